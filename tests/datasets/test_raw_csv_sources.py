@@ -70,8 +70,8 @@ class TestKaggleDownload:
             kagglehub, "dataset_download", lambda *a, **k: pytest.fail("must not download")
         )
         with caplog.at_level("INFO"):
-            table = RawCSVSourcesDataset(path=str(raw_dir)).load().read(
-                "good.csv", kaggle="owner/data"
+            table = (
+                RawCSVSourcesDataset(path=str(raw_dir)).load().read("good.csv", kaggle="owner/data")
             )
         assert table.origin.endswith("good.csv") and str(raw_dir) in table.origin
         assert "No Kaggle credentials" in caplog.text
@@ -88,9 +88,7 @@ class TestKaggleDownload:
             "dataset_download",
             lambda handle, **kw: calls.append(handle) or str(downloaded),
         )
-        dataset = RawCSVSourcesDataset(
-            path=str(raw_dir), credentials={"username": "u", "key": "k"}
-        )
+        dataset = RawCSVSourcesDataset(path=str(raw_dir), credentials={"username": "u", "key": "k"})
         table = dataset.load().read("good.csv", kaggle="owner/data")
         assert calls == ["owner/data"]
         assert table.origin == str(downloaded / "good.csv")
@@ -105,7 +103,7 @@ class TestKaggleDownload:
         def offline(handle, **kw):
             raise ConnectionError("no network")
 
-        monkeypatch.setattr("kagglehub.config.get_kaggle_credentials", lambda: object())
+        monkeypatch.setattr("kagglehub.config.get_kaggle_credentials", object)
         monkeypatch.setattr(kagglehub, "dataset_download", offline)
         table = RawCSVSourcesDataset(path=str(raw_dir)).load().read("good.csv", kaggle="o/d")
         assert table.origin.endswith("good.csv")

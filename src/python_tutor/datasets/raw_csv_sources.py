@@ -79,7 +79,7 @@ class RawCSVReader:
         return _parse_csv(text, path)
 
     def _kaggle_path(self, handle: str, file: str) -> str | None:
-        """Download ``handle`` with kagglehub when credentials exist; None means use the local file."""
+        """Download ``handle`` with kagglehub when credentials exist; None: use the local file."""
         import kagglehub  # noqa: PLC0415 - only sources that name Kaggle need it
         from kagglehub.config import (  # noqa: PLC0415
             get_kaggle_credentials,
@@ -137,8 +137,7 @@ def _parse_csv(text: str, path: str) -> RawTable:
         bad = [name for name, cell in zip(header, row) if _UNDECODABLE.search(cell)]
         if bad:
             undecodable[index] = bad
-            row = [_escape(cell) for cell in row]
-        cleaned.append(row)
+        cleaned.append([_escape(cell) for cell in row] if bad else row)
     return RawTable(pd.DataFrame(cleaned, columns=header, dtype=object), path, undecodable)
 
 

@@ -60,7 +60,11 @@ def raw(tmp_path: Path):
         "alpaca.csv",
         [
             {"instruction": "Write a function that adds.", "input": "", "output": "Use `+`."},
-            {"instruction": "Fix the bug.", "input": "def f(x):\n    return x-1\n", "output": "Add 1."},
+            {
+                "instruction": "Fix the bug.",
+                "input": "def f(x):\n    return x-1\n",
+                "output": "Add 1.",
+            },
             {"instruction": "Explain this.", "input": "x = [1]", "output": "A list."},
             {"instruction": "Write a function that adds.", "input": "", "output": "Use `+`."},
             {"instruction": "Fix it.", "input": "def broken(:\n", "output": "No."},
@@ -77,7 +81,11 @@ def raw(tmp_path: Path):
         tmp_path,
         "explain.csv",
         [
-            {"code": "for i in range(3):\n    print(i)", "explanation": "Counts.", "kind": "explain"},
+            {
+                "code": "for i in range(3):\n    print(i)",
+                "explanation": "Counts.",
+                "kind": "explain",
+            },
             {"code": "x = 1", "explanation": "Assigns.", "kind": "poem"},
         ],
     )
@@ -99,9 +107,16 @@ class TestMappings:
         assert by_instruction.loc["Write a function that adds.", "task"] == "generate"
         assert by_instruction.loc["Tuples?\n\nWhy tuples?", "response"] == "Immutable."
         assert by_instruction.loc["Tuples?\n\nWhy tuples?", "task"] == "qa"
-        assert by_instruction.loc["Explain this code.", "code"] == "for i in range(3):\n    print(i)"
+        assert (
+            by_instruction.loc["Explain this code.", "code"] == "for i in range(3):\n    print(i)"
+        )
         assert list(examples.columns) == [
-            "example_id", "source", "task", "instruction", "code", "response",
+            "example_id",
+            "source",
+            "task",
+            "instruction",
+            "code",
+            "response",
         ]
 
     def test_example_id_is_a_stable_content_hash(self, raw):
@@ -151,7 +166,9 @@ class TestBadInput:
         _, examples, rejected, report = run_ingestion(reader, [QA])
         assert len(examples) == 1
         assert rejected.iloc[0][["row", "column", "reason_kind"]].tolist() == [
-            2, "question", "undecodable_bytes",
+            2,
+            "question",
+            "undecodable_bytes",
         ]
         assert rejected.iloc[0]["raw"]["question"] == "Wh\\xff?"
 
@@ -210,9 +227,9 @@ class TestPipeline:
 @pytest.fixture(scope="module")
 def params(project_root):
     """The committed ingestion parameters."""
-    return yaml.safe_load(
-        (project_root / "conf/base/parameters_ingestion.yml").read_text()
-    )["ingestion"]
+    return yaml.safe_load((project_root / "conf/base/parameters_ingestion.yml").read_text())[
+        "ingestion"
+    ]
 
 
 class TestSampleData:

@@ -94,7 +94,9 @@ def parse_source(entry: Mapping[str, Any]) -> SourceSpec:
     """Validate one ``sources`` entry of the ingestion parameters."""
     name = entry.get("name")
     if not name or not entry.get("file"):
-        raise ValueError(f"parameters_ingestion.yml: every source needs `name` and `file`: {entry!r}")
+        raise ValueError(
+            f"parameters_ingestion.yml: every source needs `name` and `file`: {entry!r}"
+        )
     fields_param = entry.get("fields") or {}
     unknown = set(fields_param) - set(FIELDS)
     missing = set(REQUIRED_FIELDS) - set(fields_param)
@@ -109,8 +111,7 @@ def parse_source(entry: Mapping[str, Any]) -> SourceSpec:
     for value in [default, *(t for _, t in rules)]:
         if value is not None and value not in TASKS:
             raise ValueError(
-                f"parameters_ingestion.yml: source '{name}' names task '{value}'; "
-                f"tasks are {TASKS}"
+                f"parameters_ingestion.yml: source '{name}' names task '{value}'; tasks are {TASKS}"
             )
     if not task.get("column") and default is None:
         raise ValueError(

@@ -22,9 +22,7 @@ logger = logging.getLogger(__name__)
 SNAPSHOT_COLUMNS = ["source", "file", "origin", "row", "fields", "undecodable"]
 
 
-def snapshot_raw_sources(
-    raw_sources: RawCSVReader, sources: list[dict[str, Any]]
-) -> pd.DataFrame:
+def snapshot_raw_sources(raw_sources: RawCSVReader, sources: list[dict[str, Any]]) -> pd.DataFrame:
     """Read every configured CSV and keep its rows exactly as read.
 
     The snapshot is versioned, so ``--load-versions raw_snapshot:<ts>`` replays a past run.
@@ -100,7 +98,9 @@ def _map_row(
             ast.parse(example["code"])
         except SyntaxError as err:
             if spec.unparsable_code == "append_to_instruction":
-                example["instruction"] = f"{example['instruction']}\n\n{clean_prose(values['code'])}"
+                example["instruction"] = (
+                    f"{example['instruction']}\n\n{clean_prose(values['code'])}"
+                )
                 example["code"] = ""
             else:
                 where = spec.fields["code"].describe()
@@ -149,7 +149,9 @@ def build_examples(
                 }
             )
             continue
-        identifier = example_id(example["task"], example["instruction"], example["code"], example["response"])
+        identifier = example_id(
+            example["task"], example["instruction"], example["code"], example["response"]
+        )
         if identifier in seen:
             counts["duplicates"] += 1
             continue
@@ -158,7 +160,9 @@ def build_examples(
         kept.append({"example_id": identifier, "source": snap.source, **example})
 
     examples = ExampleSchema.validate(
-        pd.DataFrame(kept, columns=["example_id", "source", "task", "instruction", "code", "response"])
+        pd.DataFrame(
+            kept, columns=["example_id", "source", "task", "instruction", "code", "response"]
+        )
     )
     rejected_frame = RejectedExampleSchema.validate(
         pd.DataFrame(rejected, columns=list(RejectedExampleSchema.to_schema().columns))
@@ -168,7 +172,10 @@ def build_examples(
         logger.warning("Rejected %s", line["reason"])
     logger.info(
         "Ingestion: %d rows in, %d kept, %d rejected, %d duplicates",
-        report["rows_in"], report["kept"], report["rejected"], report["duplicates"],
+        report["rows_in"],
+        report["kept"],
+        report["rejected"],
+        report["duplicates"],
     )
     return examples, rejected_frame, report
 
@@ -187,5 +194,7 @@ def _report(
         **totals,
         "by_source": by_source,
         "by_task": {k: int(v) for k, v in examples["task"].value_counts().sort_index().items()},
-        "by_reason": {k: int(v) for k, v in rejected["reason_kind"].value_counts().sort_index().items()},
+        "by_reason": {
+            k: int(v) for k, v in rejected["reason_kind"].value_counts().sort_index().items()
+        },
     }

@@ -6,6 +6,10 @@ Configuration: ``conf/base`` holds the CPU/offline defaults, ``conf/gpu`` the ov
 
 from kedro.config import OmegaConfigLoader
 
+from python_tutor.hooks import LineageHooks
+
+HOOKS = (LineageHooks(),)
+
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {
     "base_env": "base",

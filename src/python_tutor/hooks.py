@@ -1,0 +1,96 @@
+"""Lineage: every versioned artifact records the versions of what it was made from.
+
+Kedro versions each dataset on its own; this hook ties them together. Beside each versioned save
+(``filepath/<version>/``) it writes ``_lineage.json``: the node that produced it, the load
+version of each of that node's inputs, and the parameters the node received. Rollback tools and
+reports read it, so "which data trained this adapter?" has a file for an answer.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from kedro.framework.hooks import hook_impl
+from kedro.io.core import AbstractVersionedDataset, DatasetError
+
+logger = logging.getLogger(__name__)
+
+LINEAGE_FILE = "_lineage.json"
+
+
+def version_dir(dataset: AbstractVersionedDataset, version: str) -> Path:
+    """The folder that holds one version of a dataset (``filepath/<version>``)."""
+    return Path(str(dataset._get_versioned_path(version))).parent  # noqa: SLF001 - Kedro's layout
+
+
+def read_lineage(dataset: AbstractVersionedDataset, version: str) -> dict[str, Any] | None:
+    """The lineage record of one version, or None for versions made before lineage existed."""
+    path = version_dir(dataset, version) / LINEAGE_FILE
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+class LineageHooks:
+    """Writes ``_lineage.json`` beside every versioned dataset a node saves."""
+
+    def __init__(self) -> None:
+        self._catalog: Any = None
+        self._inputs: dict[str, dict[str, Any]] = {}
+
+    @hook_impl
+    def after_catalog_created(self, catalog: Any) -> None:
+        """Keep the catalog: input versions are resolved from it."""
+        self._catalog = catalog
+
+    @hook_impl
+    def before_node_run(self, node: Any, catalog: Any, inputs: dict[str, Any]) -> None:
+        """Remember the resolved load version of each input, and the node's parameters."""
+        versions: dict[str, str | None] = {}
+        params: dict[str, Any] = {}
+        for name in node.inputs:
+            if name.startswith("params:") or name == "parameters":
+                params[name] = inputs.get(name)
+                continue
+            versions[name] = _load_version(catalog, name)
+        self._inputs[node.name] = {"inputs": versions, "parameters": params}
+
+    @hook_impl
+    def after_dataset_saved(self, dataset_name: str, node: Any) -> None:
+        """Write the lineage record into the folder of the version just saved."""
+        dataset = _versioned(self._catalog, dataset_name)
+        if dataset is None:
+            return
+        version = dataset.resolve_save_version()
+        folder = version_dir(dataset, version)
+        if not folder.is_dir():  # a remote filesystem: lineage is local-only for now
+            return
+        record = {
+            "dataset": dataset_name,
+            "version": version,
+            "node": node.name,
+            "saved_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            **self._inputs.get(node.name, {"inputs": {}, "parameters": {}}),
+        }
+        (folder / LINEAGE_FILE).write_text(
+            json.dumps(record, indent=2, ensure_ascii=False, default=str), encoding="utf-8"
+        )
+
+
+def _versioned(catalog: Any, name: str) -> AbstractVersionedDataset | None:
+    if catalog is None or name not in catalog:
+        return None
+    dataset = catalog.get(name)
+    return dataset if isinstance(dataset, AbstractVersionedDataset) else None
+
+
+def _load_version(catalog: Any, name: str) -> str | None:
+    dataset = _versioned(catalog, name)
+    if dataset is None:
+        return None
+    try:
+        return dataset.resolve_load_version()
+    except DatasetError:
+        return None

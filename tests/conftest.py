@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -75,3 +76,23 @@ def tiny_llama_dir(smollm2_tokenizer_dir, tmp_path_factory) -> Path:
     LlamaForCausalLM(config).save_pretrained(target)
     tokenizer.save_pretrained(target)
     return target
+
+
+@pytest.fixture
+def project(tmp_path: Path, project_root: Path, monkeypatch) -> Path:
+    """The real project code and conf, run in a scratch folder so the working tree's data/
+    is never touched (catalog paths are relative to the current directory)."""
+    shutil.copytree(
+        project_root / "conf", tmp_path / "conf", ignore=shutil.ignore_patterns("local")
+    )
+    (tmp_path / "conf" / "local").mkdir()
+    shutil.copytree(
+        project_root / "data" / "01_raw",
+        tmp_path / "data" / "01_raw",
+        ignore=shutil.ignore_patterns("snapshots"),
+    )
+    from kedro.framework.startup import bootstrap_project
+
+    bootstrap_project(project_root)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path

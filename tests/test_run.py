@@ -3,33 +3,13 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
-import pytest
 from kedro.framework.project import pipelines
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 
 from python_tutor.pipeline_registry import STAGES
-
-
-@pytest.fixture
-def project(tmp_path: Path, project_root: Path, monkeypatch) -> Path:
-    """The real project code and conf, run in a scratch folder so the working tree's data/
-    is never touched (catalog paths are relative to the current directory)."""
-    shutil.copytree(
-        project_root / "conf", tmp_path / "conf", ignore=shutil.ignore_patterns("local")
-    )
-    (tmp_path / "conf" / "local").mkdir()
-    shutil.copytree(
-        project_root / "data" / "01_raw",
-        tmp_path / "data" / "01_raw",
-        ignore=shutil.ignore_patterns("snapshots"),
-    )
-    bootstrap_project(project_root)
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
 
 
 def run(project: Path, **kwargs) -> None:

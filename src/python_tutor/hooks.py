@@ -14,8 +14,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from kedro.config import MissingConfigException
 from kedro.framework.hooks import hook_impl
-from kedro.io.core import AbstractVersionedDataset, DatasetError
+from kedro.io.core import AbstractVersionedDataset, DatasetError, Version
 
 logger = logging.getLogger(__name__)
 
@@ -94,3 +95,36 @@ def _load_version(catalog: Any, name: str) -> str | None:
         return dataset.resolve_load_version()
     except DatasetError:
         return None
+
+
+class PinnedVersionsHooks:
+    """Applies rollback pins (``conf/<env>/pins.yml``, written by ``kedro tutor rollback``).
+
+    A pin is a persistent ``--load-versions``: the next runs load that version of the dataset.
+    An explicit ``--load-versions`` for the same dataset wins over the pin.
+    """
+
+    def __init__(self) -> None:
+        self._pins: dict[str, str] = {}
+
+    @hook_impl
+    def after_context_created(self, context: Any) -> None:
+        """Read the pins of the run's environment (none when there is no pins file)."""
+        try:
+            self._pins = dict(context.config_loader["pins"].get("pins") or {})
+        except MissingConfigException:
+            self._pins = {}
+
+    @hook_impl
+    def after_catalog_created(self, catalog: Any, load_versions: dict[str, str]) -> None:
+        """Point each pinned dataset's load version at its pin."""
+        for name, version in self._pins.items():
+            if name in (load_versions or {}):
+                continue
+            dataset = _versioned(catalog, name)
+            if dataset is None:
+                logger.warning("Pin for '%s' ignored: no versioned dataset of that name.", name)
+                continue
+            # Kedro builds datasets with Version(load, save); a pin only replaces `load`.
+            dataset._version = Version(version, dataset._version.save)  # noqa: SLF001
+            logger.info("Loading %s version %s (pinned by `kedro tutor rollback`).", name, version)

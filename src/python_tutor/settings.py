@@ -6,12 +6,14 @@ Configuration: ``conf/base`` holds the CPU/offline defaults, ``conf/gpu`` the ov
 
 from kedro.config import OmegaConfigLoader
 
-from python_tutor.hooks import LineageHooks
+from python_tutor.hooks import LineageHooks, PinnedVersionsHooks
 
-HOOKS = (LineageHooks(),)
+HOOKS = (LineageHooks(), PinnedVersionsHooks())
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {
     "base_env": "base",
     "default_run_env": "local",
+    # Rollback pins (`kedro tutor rollback`), read by PinnedVersionsHooks.
+    "config_patterns": {"pins": ["pins*"]},
 }

@@ -1,0 +1,96 @@
+"""Versions of the catalog's artifacts and rollback pins.
+
+A pin is a per-user choice (``conf/<env>/pins.yml``, git-ignored in ``conf/local``) of the
+version the next runs load for one dataset: ``--load-versions`` made persistent and reversible.
+Nothing is deleted or copied; removing the pin brings back "latest".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+from kedro.io.core import AbstractVersionedDataset, VersionNotFoundError
+
+from python_tutor.hooks import read_lineage, version_dir
+
+PINS_KEY = "pins"
+PINS_FILE = "pins.yml"
+_VERSION_FORMAT = "%Y-%m-%dT%H.%M.%S.%fZ"
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    """One saved version of one dataset, as `kedro tutor versions` lists it."""
+
+    dataset: str
+    version: str
+    saved_at: datetime | None
+    size_bytes: int
+    inputs: dict[str, str | None]
+    loaded_next: bool
+
+
+def versioned_datasets(catalog: Any) -> dict[str, AbstractVersionedDataset]:
+    """Every versioned dataset of the catalog, by name."""
+    found = {}
+    for name in sorted(catalog.keys()):
+        dataset = catalog.get(name)
+        if isinstance(dataset, AbstractVersionedDataset):
+            found[name] = dataset
+    return found
+
+
+def list_versions(name: str, dataset: AbstractVersionedDataset) -> list[VersionInfo]:
+    """The versions of one dataset, newest first, with size, inputs and the one loaded next."""
+    try:
+        versions = dataset.list_versions(full_path=False)
+    except VersionNotFoundError:
+        return []
+    try:
+        current = dataset.resolve_load_version()
+    except Exception:  # a pin to a version that is gone: shown as nothing loaded next
+        current = None
+    infos = []
+    for version in versions:
+        folder = version_dir(dataset, version)
+        lineage = read_lineage(dataset, version) or {}
+        infos.append(
+            VersionInfo(
+                dataset=name,
+                version=version,
+                saved_at=_parse_version(version),
+                size_bytes=sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()),
+                inputs=lineage.get("inputs", {}),
+                loaded_next=version == current,
+            )
+        )
+    return infos
+
+
+def _parse_version(version: str) -> datetime | None:
+    try:
+        return datetime.strptime(version, _VERSION_FORMAT).replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def read_pins(path: Path) -> dict[str, str]:
+    """The pins file's mapping of dataset -> version (empty when there is none)."""
+    if not path.is_file():
+        return {}
+    content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return dict(content.get(PINS_KEY) or {})
+
+
+def write_pins(path: Path, pins: dict[str, str]) -> None:
+    """Write the pins file; an empty mapping removes it, so no stale file stays behind."""
+    if not pins:
+        path.unlink(missing_ok=True)
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    header = "# Written by `kedro tutor rollback`: the version each dataset's next runs load.\n"
+    path.write_text(header + yaml.safe_dump({PINS_KEY: dict(sorted(pins.items()))}), "utf-8")

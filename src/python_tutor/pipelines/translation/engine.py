@@ -1,0 +1,144 @@
+"""Translate a set of segments: cache first, then batches on a bounded pool, with retries.
+
+Each finished batch is written to the cache before the next result is taken, so a run that
+dies loses at most the batches still in flight. Retries use exponential backoff with full
+jitter (tenacity's ``wait_random_exponential``); the sleep is injectable so tests run fast.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from typing import Any
+
+from .backends import FAILURE_KINDS, Backend, TranslationFailure
+
+
+@dataclass
+class EngineStats:
+    """What one run sent and got; the report shows it."""
+
+    segments_unique: int = 0
+    cache_hits: int = 0
+    segments_translated: int = 0
+    characters_sent: int = 0
+    batches: int = 0
+    seconds: float = 0.0
+    retries: Counter[str] = field(default_factory=Counter)
+    failed_segments: Counter[str] = field(default_factory=Counter)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain types for JSON; throughput counts segments the backend translated."""
+        return {
+            "segments_unique": self.segments_unique,
+            "cache_hits": self.cache_hits,
+            "segments_translated": self.segments_translated,
+            "characters_sent": self.characters_sent,
+            "batches": self.batches,
+            "seconds": round(self.seconds, 3),
+            "segments_per_second": round(self.segments_translated / self.seconds, 1)
+            if self.seconds
+            else None,
+            "retries_by_kind": dict(sorted(self.retries.items())),
+            "failed_segments_by_kind": dict(sorted(self.failed_segments.items())),
+        }
+
+
+def make_batches(segments: list[str], batch_size: int, max_chars: int) -> list[list[str]]:
+    """Group segments in order, at most ``batch_size`` each and ``max_chars`` joined by newlines."""
+    batches: list[list[str]] = []
+    current: list[str] = []
+    size = 0
+    for segment in segments:
+        if current and (len(current) >= batch_size or size + 1 + len(segment) > max_chars):
+            batches.append(current)
+            current, size = [], 0
+        current.append(segment)
+        size += len(segment) + (1 if size else 0)
+    if current:
+        batches.append(current)
+    return batches
+
+
+def _retrying(retry: dict[str, Any], stats: EngineStats, sleep: Callable[[float], None]):
+    """A tenacity controller for the ``translation.retry`` parameters."""
+    import tenacity  # noqa: PLC0415
+
+    unknown = set(retry["retry_on"]) - set(FAILURE_KINDS)
+    if unknown:
+        raise ValueError(
+            f"parameters_translation.yml: translation.retry.retry_on has unknown kinds "
+            f"{sorted(unknown)}; kinds are {FAILURE_KINDS}"
+        )
+    retry_on = set(retry["retry_on"])
+
+    def count(state: tenacity.RetryCallState) -> None:
+        stats.retries[state.outcome.exception().kind] += 1
+
+    return tenacity.Retrying(
+        stop=tenacity.stop_after_attempt(retry["max_attempts"]),
+        wait=tenacity.wait_random_exponential(
+            multiplier=retry["initial_wait_s"], max=retry["max_wait_s"]
+        ),
+        retry=tenacity.retry_if_exception(
+            lambda err: isinstance(err, TranslationFailure) and err.kind in retry_on
+        ),
+        before_sleep=count,
+        sleep=sleep,
+        reraise=True,
+    )
+
+
+def translate_segments(  # noqa: PLR0913 - the run's collaborators, all explicit
+    segments: Iterable[str],
+    backend: Backend,
+    cache: Any,
+    batching: dict[str, Any],
+    retry: dict[str, Any],
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+) -> tuple[dict[str, str], dict[str, str], EngineStats]:
+    """Translate every distinct segment once: from the cache, else through the backend.
+
+    Returns:
+        translations (segment -> translation), failures (segment -> failure kind) and stats.
+    """
+    stats = EngineStats()
+    unique = list(dict.fromkeys(segments))
+    stats.segments_unique = len(unique)
+    translations = cache.get_many(backend.cache_id, unique) if backend.cacheable else {}
+    stats.cache_hits = len(translations)
+    todo = [s for s in unique if s not in translations]
+    batches = make_batches(
+        todo, batching["batch_size"], min(batching["batch_max_chars"], backend.max_chars)
+    )
+    stats.batches = len(batches)
+    failures: dict[str, str] = {}
+    retrying = _retrying(retry, stats, sleep)
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=batching["concurrency"]) as pool:
+        futures = {pool.submit(retrying, backend.translate_batch, b): b for b in batches}
+        try:
+            for future in as_completed(futures):
+                batch = futures[future]
+                stats.characters_sent += sum(map(len, batch))
+                try:
+                    result = future.result()
+                except TranslationFailure as err:
+                    failures.update(dict.fromkeys(batch, err.kind))
+                    stats.failed_segments[err.kind] += len(batch)
+                    continue
+                pairs = list(zip(batch, result, strict=True))
+                if backend.cacheable:
+                    cache.put_many(backend.cache_id, pairs)
+                translations.update(pairs)
+                stats.segments_translated += len(batch)
+        except BaseException:
+            for pending in futures:
+                pending.cancel()
+            raise
+    stats.seconds = time.perf_counter() - started
+    return translations, failures, stats

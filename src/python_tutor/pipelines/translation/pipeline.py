@@ -1,0 +1,38 @@
+"""Translation wiring: translate (through the write-through cache), then check and report."""
+
+from kedro.pipeline import Node, Pipeline
+
+from .nodes import check_translations, translate_examples
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    """Two nodes, so quality settings can be re-applied with ``--from-nodes`` on cached text."""
+    return Pipeline(
+        [
+            Node(
+                func=translate_examples,
+                inputs=[
+                    "examples",
+                    "translation_cache",
+                    "params:translation.backend",
+                    "params:translation.batching",
+                    "params:translation.retry",
+                    "params:translation.protect",
+                    "params:translation.translate_code_comments",
+                ],
+                outputs=["translation_candidates", "translation_run_stats"],
+                name="translate_examples_node",
+            ),
+            Node(
+                func=check_translations,
+                inputs=[
+                    "translation_candidates",
+                    "translation_run_stats",
+                    "params:translation.protect",
+                    "params:translation.quality",
+                ],
+                outputs=["translated_examples", "rejected_translations", "translation_report"],
+                name="check_translations_node",
+            ),
+        ]
+    )

@@ -1,0 +1,144 @@
+"""Hide code from translators: protected spans become placeholders, restored byte for byte.
+
+Apertium turns ``def add(a, b)`` into ``def añadir(un, b)`` and "Python" into "Pitón", so
+nothing that is code (fenced blocks, inline code, tracebacks, identifiers) or a glossary term
+may reach a backend. ``protect`` swaps each such span for a numbered placeholder that backends
+pass through untouched; ``restore`` puts the original bytes back and fails loudly when a
+placeholder was lost, duplicated or invented, which is the code integrity check.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cached_property
+
+FENCED_CODE = re.compile(r"^([ \t]*)(`{3,}|~{3,})[^\n]*\n.*?^\1\2[ \t]*$", re.M | re.S)
+TRACEBACK = re.compile(
+    r"^[ \t]*Traceback \(most recent call last\):[ \t]*\n(?:[ \t]+.*\n)*[ \t]*\S.*$", re.M
+)
+INLINE_CODE = re.compile(r"(`+)(?!`).+?(?<!`)\1(?!`)")
+
+
+class IntegrityError(ValueError):
+    """A placeholder did not come back exactly once: restoring would corrupt code."""
+
+
+@dataclass(frozen=True)
+class Protector:
+    """Compiled protection rules, built once from the ``translation.protect`` parameters.
+
+    Attributes:
+        placeholder: A format string with ``{index}``; its text must survive every backend.
+        glossary: Terms kept verbatim (``Python``, library names), matched as whole words.
+        identifier_patterns: Regular expressions for identifiers in prose (``snake_case``,
+            ``dotted.names``, ``CamelCase``, ``__dunder__``, ``calls()``).
+    """
+
+    placeholder: str
+    glossary: tuple[str, ...]
+    identifier_patterns: tuple[re.Pattern[str], ...]
+
+    @classmethod
+    def from_params(cls, params: dict) -> Protector:
+        """Build from the parameters block; bad regexes name their parameter key."""
+        placeholder = params["placeholder"]
+        if "{index}" not in placeholder:
+            raise ValueError(
+                "parameters_translation.yml: translation.protect.placeholder must contain "
+                f"'{{index}}'; got {placeholder!r}"
+            )
+        patterns = []
+        for position, pattern in enumerate(params.get("identifier_patterns") or []):
+            try:
+                patterns.append(re.compile(pattern))
+            except re.error as err:
+                raise ValueError(
+                    "parameters_translation.yml: translation.protect.identifier_patterns"
+                    f"[{position}] {pattern!r} is not a valid regex: {err}"
+                ) from err
+        glossary = tuple(params.get("glossary") or ())
+        bad = [term for term in glossary if not isinstance(term, str) or not term]
+        if bad:
+            raise ValueError(
+                "parameters_translation.yml: translation.protect.glossary terms must be "
+                f"non-empty strings (quote True/False/None in YAML); got {bad!r}"
+            )
+        return cls(placeholder, glossary, tuple(patterns))
+
+    @cached_property
+    def glossary_pattern(self) -> re.Pattern[str] | None:
+        """One alternation of all glossary terms, longest first, on word boundaries."""
+        if not self.glossary:
+            return None
+        terms = sorted(self.glossary, key=len, reverse=True)
+        return re.compile(r"(?<![\w.])(?:" + "|".join(map(re.escape, terms)) + r")(?![\w])")
+
+    @cached_property
+    def placeholder_pattern(self) -> re.Pattern[str]:
+        """Matches any placeholder this protector writes and captures its index."""
+        before, after = self.placeholder.split("{index}", 1)
+        return re.compile(re.escape(before) + r"(\d+)" + re.escape(after))
+
+    def rules(self) -> Iterable[re.Pattern[str]]:
+        """Protection rules, outermost first: a fenced block swallows its inline code."""
+        yield FENCED_CODE
+        yield TRACEBACK
+        yield INLINE_CODE
+        if self.glossary_pattern is not None:
+            yield self.glossary_pattern
+        yield from self.identifier_patterns
+
+    def protect(self, text: str) -> tuple[str, list[str]]:
+        """Replace every protected span by a placeholder; return the masked text and spans.
+
+        Raises:
+            ValueError: the text already contains something that looks like a placeholder,
+                which restoring would confuse with ours.
+        """
+        if self.placeholder_pattern.search(text):
+            raise ValueError(
+                f"text already contains a placeholder like {self.placeholder!r}; choose "
+                "another translation.protect.placeholder"
+            )
+        spans: list[str] = []
+        placeholders = self.placeholder_pattern
+
+        def hide(match: re.Match[str]) -> str:
+            spans.append(match.group(0))
+            return self.placeholder.format(index=len(spans) - 1)
+
+        for rule in self.rules():
+            pieces = placeholders.split(text)  # keep placeholders out of later rules' reach
+            masked = []
+            for position, piece in enumerate(pieces):
+                if position % 2 == 0:
+                    masked.append(rule.sub(hide, piece))
+                else:
+                    masked.append(self.placeholder.format(index=piece))
+            text = "".join(masked)
+        return text, spans
+
+    def restore(self, text: str, spans: list[str]) -> str:
+        """Put every span back where its placeholder is.
+
+        Raises:
+            IntegrityError: a placeholder is missing, repeated or unknown after translation.
+        """
+        found = Counter(int(m) for m in self.placeholder_pattern.findall(text))
+        expected = Counter(range(len(spans)))
+        if found != expected:
+            missing = sorted(set(expected) - set(found))
+            repeated = sorted(i for i, n in found.items() if n > 1)
+            unknown = sorted(set(found) - set(expected))
+            raise IntegrityError(
+                f"protected spans changed in translation: missing {missing}, "
+                f"repeated {repeated}, unknown {unknown}"
+            )
+        return self.placeholder_pattern.sub(lambda m: spans[int(m.group(1))], text)
+
+    def strip(self, text: str) -> str:
+        """The text without placeholders: what language identification should look at."""
+        return self.placeholder_pattern.sub(" ", text)

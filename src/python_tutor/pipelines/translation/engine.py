@@ -1,12 +1,13 @@
 """Translate a set of segments: cache first, then batches on a bounded pool, with retries.
 
-Each finished batch is written to the cache before the next result is taken, so a run that
+Each batch is written to the cache by its worker as soon as it is translated, so a run that
 dies loses at most the batches still in flight. Retries use exponential backoff with full
 jitter (tenacity's ``wait_random_exponential``); the sleep is injectable so tests run fast.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -118,27 +119,39 @@ def translate_segments(  # noqa: PLR0913 - the run's collaborators, all explicit
     stats.batches = len(batches)
     failures: dict[str, str] = {}
     retrying = _retrying(retry, stats, sleep)
+    lock = threading.Lock()
+
+    def run(batch: list[str]) -> list[tuple[str, str]]:
+        # Written by the worker the moment the batch is back: a kill loses only batches in flight.
+        pairs = list(zip(batch, retrying(backend.translate_batch, batch), strict=True))
+        if backend.cacheable:
+            with lock:
+                cache.put_many(backend.cache_id, pairs)
+        return pairs
+
     started = time.perf_counter()
+    interrupted: BaseException | None = None
     with ThreadPoolExecutor(max_workers=batching["concurrency"]) as pool:
-        futures = {pool.submit(retrying, backend.translate_batch, b): b for b in batches}
-        try:
-            for future in as_completed(futures):
-                batch = futures[future]
-                stats.characters_sent += sum(map(len, batch))
-                try:
-                    result = future.result()
-                except TranslationFailure as err:
-                    failures.update(dict.fromkeys(batch, err.kind))
-                    stats.failed_segments[err.kind] += len(batch)
-                    continue
-                pairs = list(zip(batch, result, strict=True))
-                if backend.cacheable:
-                    cache.put_many(backend.cache_id, pairs)
-                translations.update(pairs)
-                stats.segments_translated += len(batch)
-        except BaseException:
-            for pending in futures:
-                pending.cancel()
-            raise
+        futures = {pool.submit(run, batch): batch for batch in batches}
+        for future in as_completed(futures):
+            batch = futures[future]
+            if future.cancelled():
+                continue
+            stats.characters_sent += sum(map(len, batch))
+            try:
+                pairs = future.result()
+            except TranslationFailure as err:
+                failures.update(dict.fromkeys(batch, err.kind))
+                stats.failed_segments[err.kind] += len(batch)
+                continue
+            except BaseException as err:  # an interrupt or a bug: stop, keep what finished
+                interrupted = interrupted or err
+                for pending in futures:
+                    pending.cancel()
+                continue
+            translations.update(pairs)
+            stats.segments_translated += len(batch)
+    if interrupted is not None:
+        raise interrupted
     stats.seconds = time.perf_counter() - started
     return translations, failures, stats

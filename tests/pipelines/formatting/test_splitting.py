@@ -1,0 +1,110 @@
+"""The split: deterministic, stratified by task, and near-duplicates never cross it."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from python_tutor.pipelines.formatting.nodes import split_conversations
+from python_tutor.pipelines.formatting.splitting import check_ratios, group_key, normalise_code
+
+SPLIT = {"ratios": {"train": 0.8, "val": 0.1, "test": 0.1}, "seed": "s1"}
+TASKS = ("explain", "fix", "generate", "qa")
+
+
+def conversation(example_id: str, task: str, code: str, question: str) -> dict:
+    return {
+        "example_id": example_id,
+        "task": task,
+        "code": code,
+        "messages": [
+            {"role": "system", "content": "S"},
+            {"role": "user", "content": question},
+            {"role": "assistant", "content": "A"},
+        ],
+        "n_tokens": 10,
+    }
+
+
+def variants(n: int) -> list[str]:
+    """Three spellings of the same function: comments, a docstring, other layout."""
+    return [
+        f"def f{n}(x):\n    return x + {n}\n",
+        f"def f{n}(x):  # add\n    '''Add {n}.'''\n\n    return x+{n}\n",
+        f"def f{n}( x ):\n    # the sum\n    return (x + {n})\n",
+    ]
+
+
+@pytest.fixture
+def conversations() -> pd.DataFrame:
+    rows = []
+    for t, task in enumerate(TASKS):
+        for n in range(40):
+            ident = f"{t}{n:03d}"
+            code = "" if task == "qa" else f"y = {n} * {t}\n"
+            rows.append(conversation(ident, task, code, f"Pregunta {task} {n}"))
+    for n in range(10):  # near-duplicate families, some spanning tasks
+        for v, code in enumerate(variants(n)):
+            rows.append(conversation(f"d{n}{v}", TASKS[v % 2], code, f"Variante {v}"))
+    rows.append(conversation("qdup1", "qa", "", "¿Qué es una tupla?"))
+    rows.append(conversation("qdup2", "qa", "", "¿Qué es una  TUPLA"))
+    return pd.DataFrame(rows)
+
+
+def assignment_of(frame: pd.DataFrame, split=SPLIT) -> dict[str, str]:
+    *_, assignment = split_conversations(frame, split)
+    return dict(zip(assignment["example_id"], assignment["split"]))
+
+
+def test_normalised_code_ignores_comments_docstrings_and_layout():
+    assert len({normalise_code(code) for code in variants(3)}) == 1
+    assert normalise_code("x = 1") != normalise_code("x = 2")
+    assert normalise_code("print(1 +)  # broken") == normalise_code("print( 1 + )")
+
+
+def test_group_key_uses_code_else_the_question():
+    assert group_key(variants(1)[0], "a") == group_key(variants(1)[2], "b")
+    assert group_key("", "¿Qué es una tupla?") == group_key("", "qué es una tupla")
+    assert group_key("", "¿Qué es una tupla?") != group_key("", "¿Qué es una lista?")
+
+
+def test_split_is_deterministic_and_order_independent(conversations):
+    first = assignment_of(conversations)
+    assert assignment_of(conversations) == first
+    shuffled = conversations.sample(frac=1, random_state=7).reset_index(drop=True)
+    assert assignment_of(shuffled) == first
+    other_seed = assignment_of(conversations, {**SPLIT, "seed": "s2"})
+    assert other_seed != first
+
+
+def test_no_near_duplicate_crosses_splits(conversations):
+    assigned = assignment_of(conversations)
+    for n in range(10):
+        assert len({assigned[f"d{n}{v}"] for v in range(3)}) == 1
+    assert assigned["qdup1"] == assigned["qdup2"]
+
+
+def test_every_task_is_split_by_the_ratios(conversations):
+    train, val, test, assignment = split_conversations(conversations, SPLIT)
+    assert len(train) + len(val) + len(test) == len(conversations)
+    singles = assignment[~assignment["example_id"].str.startswith(("d", "qdup"))]
+    for task in TASKS:
+        counts = singles.loc[singles["task"] == task, "split"].value_counts()
+        assert 30 <= counts["train"] <= 34
+        assert 3 <= counts["val"] <= 6
+        assert 3 <= counts["test"] <= 6
+    assert list(train["example_id"]) == sorted(train["example_id"])
+    assert set(train.columns) == {"example_id", "task", "messages"}
+
+
+@pytest.mark.parametrize(
+    "ratios",
+    [
+        {"train": 0.8, "val": 0.1},
+        {"train": 0.8, "val": 0.3, "test": -0.1},
+        {"train": 0.5, "val": 0.1, "test": 0.1},
+    ],
+)
+def test_bad_ratios_name_the_parameter(ratios):
+    with pytest.raises(ValueError, match=r"formatting\.split\.ratios"):
+        check_ratios(ratios)

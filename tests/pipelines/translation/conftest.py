@@ -25,3 +25,12 @@ def google_stub() -> Iterator[GoogleStub]:
     stub = GoogleStub()
     yield stub
     stub.close()
+
+
+@pytest.fixture
+def apertium() -> None:
+    """Skip where the offline engine is missing (make system-deps installs it)."""
+    import shutil
+
+    if shutil.which("apertium") is None:
+        pytest.skip("apertium is not installed (make system-deps)")

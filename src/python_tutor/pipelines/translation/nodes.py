@@ -252,7 +252,7 @@ def check_translations(  # noqa: PLR0914
             rejected.append({**{c: row.get(c) for c in REJECTED_COLUMNS},
                              "reason_kind": reason_kind, "reason": reason})
             continue
-        kept.append({**row, "flags": flags})
+        kept.append({**row, "quality_flags": flags})
     translated = pd.DataFrame(kept, columns=_kept_columns())
     rejected_frame = pd.DataFrame(rejected, columns=REJECTED_COLUMNS)
     report = _report(candidates, translated, rejected_frame, run_stats, languages)
@@ -263,7 +263,8 @@ def check_translations(  # noqa: PLR0914
 
 def _kept_columns() -> list[str]:
     quality = [f"{f}_es_{k}" for f in PROSE_FIELDS for k in ("language", "confidence")]
-    return [c for c in CANDIDATE_COLUMNS if not c.startswith("failure")] + quality + ["flags"]
+    kept = [c for c in CANDIDATE_COLUMNS if not c.startswith("failure")]
+    return [*kept, *quality, "quality_flags"]
 
 
 def _integrity_problem(row: dict[str, Any]) -> tuple[str | None, str | None]:
@@ -299,7 +300,7 @@ def _report(
         "examples_in": len(candidates),
         "kept": len(translated),
         "rejected": len(rejected),
-        "flagged": int(translated["flags"].map(bool).sum()) if len(translated) else 0,
+        "flagged": int(translated["quality_flags"].map(bool).sum()) if len(translated) else 0,
     }
     if counts["examples_in"] != counts["kept"] + counts["rejected"]:
         raise RuntimeError(f"Translation accounting does not add up: {counts}")
@@ -308,8 +309,8 @@ def _report(
         "rejected_by_reason": {
             k: int(v) for k, v in rejected["reason_kind"].value_counts().sort_index().items()
         },
-        "flags": dict(sorted(Counter(
-            flag for flags in translated.get("flags", []) for flag in flags).items())),
+        "quality_flags": dict(sorted(Counter(
+            flag for flags in translated.get("quality_flags", []) for flag in flags).items())),
         "detected_languages": dict(sorted(languages.items())),
         "engine": run_stats,
     }

@@ -1,0 +1,72 @@
+"""Export fixtures: a real PEFT LoRA adapter on the tiny LLaMA, Spanish prompts, parameters."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+SYSTEM = "Eres un tutor de Python. Responde en español y deja el código tal cual."
+QUESTIONS = [
+    "¿Qué hace `print(len([1, 2, 3]))`?",
+    "Explica este código:\n\n```python\nfor i in range(3):\n    print(i)\n```",
+    "¿Cómo invierto una lista en Python?",
+]
+
+
+def make_adapter(base_dir: Path, target: Path, seed: int = 0, template: str = "chatml") -> Path:
+    """A LoRA on q/v projections whose B weights are perturbed, so merging changes outputs."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    torch.manual_seed(seed)
+    model = AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch.float32)
+    peft_model = get_peft_model(
+        model, LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"])
+    )
+    for name, weight in peft_model.named_parameters():
+        if "lora_B" in name:
+            torch.nn.init.normal_(weight, std=0.5)
+    peft_model.save_pretrained(target)
+    AutoTokenizer.from_pretrained(base_dir).save_pretrained(target)
+    provenance = {
+        "chat_template": template,
+        "base_model": {"path": str(base_dir), "model_type": "llama"},
+    }
+    (target / "provenance.json").write_text(json.dumps(provenance), encoding="utf-8")
+    return target
+
+
+@pytest.fixture(scope="session")
+def adapter_dir(tiny_llama_dir, tmp_path_factory) -> Path:
+    return make_adapter(tiny_llama_dir, tmp_path_factory.mktemp("adapter"))
+
+
+@pytest.fixture
+def tutor_val() -> pd.DataFrame:
+    rows = []
+    for index, question in enumerate(QUESTIONS):
+        messages = [
+            {"role": "system", "content": SYSTEM},
+            {"role": "user", "content": question},
+            {"role": "assistant", "content": "Imprime 3."},
+        ]
+        rows.append({"example_id": f"{index:016x}", "task": "qa", "messages": messages})
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture
+def export_params(project_root, tmp_path) -> dict:
+    """The shipped parameters, with the converter found from the repository and scratch in tmp."""
+    path = project_root / "conf" / "base" / "parameters_export.yml"
+    params = yaml.safe_load(path.read_text(encoding="utf-8"))["export"]
+    params["converter"]["dir"] = str(project_root / params["converter"]["dir"])
+    params["conversion"]["scratch_dir"] = str(tmp_path / "scratch")
+    params["fidelity"]["num_prompts"] = len(QUESTIONS)
+    params["fidelity"]["continuation_tokens"] = 8
+    params["fidelity"]["n_ctx"] = 256
+    return params

@@ -14,7 +14,6 @@ LLAMA_SDIST := $(LLAMA_SDIST_DIR)/llama_cpp_python-$(LLAMA_CPP_VERSION).tar.gz
 LLAMA_CPP_SRC := .cache/llama.cpp-$(LLAMA_CPP_VERSION)
 # Portable SIMD flags: the native build segfaults on this CPU family (AMX path), see docs.
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
-APT_PACKAGES := apertium apertium-eng-spa
 
 export KEDRO_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := 1
@@ -36,18 +35,19 @@ lint: setup
 
 setup: system-deps $(VENV)/.installed $(LLAMA_CPP_SRC)/.unpacked
 
-# System packages: installed through apt when running as root, otherwise named.
+# System packages: Apertium eng-spa (offline translation) and Chromium (kedro-viz page tests),
+# installed through apt when running as root, otherwise named.
 system-deps:
 	@missing=""; \
-	command -v apertium >/dev/null 2>&1 && apertium -l 2>/dev/null | grep -qx ' *eng-spa' \
-	  || missing="$(APT_PACKAGES)"; \
+	apertium -l 2>/dev/null | grep -qx ' *eng-spa' || missing="$$missing apertium apertium-eng-spa"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
-	    echo "Installing system packages: $$missing"; \
+	    echo "Installing system packages:$$missing"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	  else \
-	    echo "Missing system packages: $$missing"; \
-	    echo "Install them with: sudo apt-get install $$missing"; exit 1; \
+	    echo "Missing system packages:$$missing"; \
+	    echo "Install them with: sudo apt-get install$$missing"; exit 1; \
 	  fi; \
 	fi
 

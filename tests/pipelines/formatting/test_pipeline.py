@@ -214,3 +214,22 @@ class TestPipeline:
             "split_conversations_node",
             "report_formatting_node",
         }
+
+
+def test_catalog_jsonl_is_the_messages_format_trl_reads(translated, params, tmp_path, project_root):
+    """tutor_* as configured in the catalog round-trip, and `datasets` reads them as chats."""
+    from datasets import load_dataset
+    from kedro.io import DataCatalog
+
+    config = yaml.safe_load((project_root / "conf/base/catalog_formatting.yml").read_text())
+    entry = {**config["tutor_train"], "filepath": str(tmp_path / "tutor_train.jsonl")}
+    entry.pop("versioned")
+    catalog = DataCatalog.from_config({"tutor_train": entry})
+    conversations, _ = build_conversations(translated, params["prompts"])
+    frame = conversations[["example_id", "task", "messages"]]
+    catalog.save("tutor_train", frame)
+    assert catalog.load("tutor_train").to_dict("records") == frame.to_dict("records")
+    data = str(tmp_path / "tutor_train.jsonl")
+    rows = load_dataset("json", data_files=data, split="train", cache_dir=str(tmp_path / "hf"))
+    assert rows[0]["messages"] == frame["messages"].iloc[0]
+    assert "¿Qué es una tupla?" in (tmp_path / "tutor_train.jsonl").read_text(encoding="utf-8")

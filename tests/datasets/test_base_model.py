@@ -62,6 +62,20 @@ class TestPackageReference:
         assert dataset.exists()
         assert not list(tmp_path.glob(".*"))  # no scratch directory left behind
 
+    def test_a_concurrent_finished_copy_wins(self, tmp_path, tiny_llama_dir, monkeypatch):
+        target = tmp_path / slug(SMOLLM2)
+
+        def slow_convert(gguf: Path, scratch: Path, dtype: str) -> None:
+            shutil.copytree(tiny_llama_dir, scratch, dirs_exist_ok=True)
+            # meanwhile another process finishes the same reference
+            shutil.copytree(tiny_llama_dir, target)
+            (target / MARKER).write_text(json.dumps({"reference": SMOLLM2, "kind": "other"}))
+
+        monkeypatch.setattr(module, "convert_gguf", slow_convert)
+        assert BaseModelDataset(reference=SMOLLM2, path=str(tmp_path)).load() == target
+        assert json.loads((target / MARKER).read_text())["kind"] == "other"
+        assert [p.name for p in tmp_path.iterdir()] == [target.name]
+
     def test_failed_conversion_leaves_nothing_marked(self, tmp_path, monkeypatch):
         def broken(gguf: Path, target: Path, dtype: str) -> None:
             (target / "config.json").write_text("{}")  # half a checkpoint, no tokenizer

@@ -194,6 +194,8 @@ class BaseModelDataset(AbstractDataset[Path, Path]):
         try:
             build(scratch)
             _checked_checkpoint(scratch, self._reference)
+            if (target / MARKER).is_file():  # another run finished first: use its copy
+                return self._reused(target)
             if target.exists():
                 shutil.rmtree(target)  # an earlier, interrupted attempt (no marker)
             scratch.rename(target)

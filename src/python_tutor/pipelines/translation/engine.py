@@ -41,7 +41,7 @@ class EngineStats:
             "batches": self.batches,
             "seconds": round(self.seconds, 3),
             "segments_per_second": round(self.segments_translated / self.seconds, 1)
-            if self.seconds
+            if self.segments_translated and self.seconds
             else None,
             "retries_by_kind": dict(sorted(self.retries.items())),
             "failed_segments_by_kind": dict(sorted(self.failed_segments.items())),

@@ -6,7 +6,13 @@ import pandas as pd
 import pytest
 
 from python_tutor.pipelines.formatting.nodes import split_conversations
-from python_tutor.pipelines.formatting.splitting import check_ratios, group_key, normalise_code
+from python_tutor.pipelines.formatting.splitting import (
+    SPLITS,
+    assign_splits,
+    check_ratios,
+    group_key,
+    normalise_code,
+)
 
 SPLIT = {"ratios": {"train": 0.8, "val": 0.1, "test": 0.1}, "seed": "s1"}
 TASKS = ("explain", "fix", "generate", "qa")
@@ -43,9 +49,10 @@ def conversations() -> pd.DataFrame:
             ident = f"{t}{n:03d}"
             code = "" if task == "qa" else f"y = {n} * {t}\n"
             rows.append(conversation(ident, task, code, f"Pregunta {task} {n}"))
-    for n in range(10):  # near-duplicate families, some spanning tasks
+    for n in range(10):  # near-duplicate families; the first spans two tasks
         for v, code in enumerate(variants(n)):
-            rows.append(conversation(f"d{n}{v}", TASKS[v % 2], code, f"Variante {v}"))
+            task = TASKS[(v if n == 0 else n) % 2]
+            rows.append(conversation(f"d{n}{v}", task, code, f"Variante {v}"))
     rows.append(conversation("qdup1", "qa", "", "¿Qué es una tupla?"))
     rows.append(conversation("qdup2", "qa", "", "¿Qué es una  TUPLA"))
     return pd.DataFrame(rows)
@@ -87,12 +94,11 @@ def test_no_near_duplicate_crosses_splits(conversations):
 def test_every_task_is_split_by_the_ratios(conversations):
     train, val, test, assignment = split_conversations(conversations, SPLIT)
     assert len(train) + len(val) + len(test) == len(conversations)
-    singles = assignment[~assignment["example_id"].str.startswith(("d", "qdup"))]
     for task in TASKS:
-        counts = singles.loc[singles["task"] == task, "split"].value_counts()
-        assert 30 <= counts["train"] <= 34
-        assert 3 <= counts["val"] <= 6
-        assert 3 <= counts["test"] <= 6
+        counts = assignment.loc[assignment["task"] == task, "split"].value_counts()
+        total = counts.sum()
+        for name, ratio in SPLIT["ratios"].items():
+            assert abs(counts[name] - ratio * total) <= 3, (task, counts.to_dict())
     assert list(train["example_id"]) == sorted(train["example_id"])
     assert set(train.columns) == {"example_id", "task", "messages"}
 
@@ -108,3 +114,19 @@ def test_every_task_is_split_by_the_ratios(conversations):
 def test_bad_ratios_name_the_parameter(ratios):
     with pytest.raises(ValueError, match=r"formatting\.split\.ratios"):
         check_ratios(ratios)
+
+
+@pytest.mark.parametrize("seed", ["a", "b", "c", "d"])
+def test_ratios_count_examples_not_groups(seed):
+    groups = {"big": ("explain", 10), **{f"s{i}": ("explain", 1) for i in range(10)}}
+    assigned = assign_splits(groups, {"train": 0.5, "val": 0.5, "test": 0.0}, seed)
+    filled = {name: sum(groups[k][1] for k, s in assigned.items() if s == name) for name in SPLITS}
+    assert filled == {"train": 10, "val": 10, "test": 0}
+
+
+def test_split_weighs_groups_by_their_examples():
+    family = [conversation(f"a{i}", "fix", f"x = 1  # variant {i}\n", "Q") for i in range(10)]
+    singles = [conversation(f"b{i}", "fix", f"y = {i}\n", "Q") for i in range(10)]
+    split = {"ratios": {"train": 0.5, "val": 0.5, "test": 0.0}, "seed": "s1"}
+    train, val, test, _ = split_conversations(pd.DataFrame(family + singles), split)
+    assert (len(train), len(val), len(test)) == (10, 10, 0)

@@ -144,8 +144,8 @@ def split_conversations(
     groups = [group_key(c, q) for c, q in zip(conversations["code"], questions)]
     frame = conversations.assign(group=groups).sort_values("example_id", kind="stable")
     # A group's stratum is the task of its first example, so a group is never split by task.
-    first = frame.groupby("group", sort=False).agg(task=("task", "first"), size=("task", "size"))
-    sizes = {key: (row.task, int(row.size)) for key, row in first.iterrows()}
+    first = frame.groupby("group", sort=False).agg(task=("task", "first"), n=("task", "size"))
+    sizes = {key: (task, int(n)) for key, task, n in first.itertuples()}
     assigned = assign_splits(sizes, ratios, str(split["seed"]))
     frame["split"] = frame["group"].map(assigned)
     outputs = tuple(
@@ -235,6 +235,9 @@ def report_formatting(
         rows_in, kept, {n: s["conversations"] for n, s in by_split.items()}, len(rejected),
         report["by_reason"],
     )
+    empty = [name for name, counts in by_split.items() if not counts["conversations"]]
+    if empty:
+        logger.warning("Formatting left split(s) %s empty: see rejected_conversations", empty)
     figure = _histogram(
         split_assignment["n_tokens"].astype(int), rejected_overlong["n_tokens"].astype(int), limit,
         int(lengths.get("histogram_bins", 40)),

@@ -95,9 +95,9 @@ def assign_splits(
         seed: salt of the ordering hash; another seed draws another split.
 
     Returns:
-        group key -> split. Each group goes to the split furthest below its share of the
-        stratum's examples so far, so every task gets the ratios as closely as whole groups
-        allow.
+        group key -> split. Largest groups first, each goes to the split furthest below its
+        share of the stratum's examples so far, so every task gets the ratios as closely as
+        whole groups allow.
     """
     order = {
         key: hashlib.sha256(f"{seed}\x1f{key}".encode()).hexdigest() for key in groups
@@ -107,7 +107,8 @@ def assign_splits(
         strata.setdefault(stratum, []).append(key)
     assigned: dict[str, str] = {}
     for stratum in sorted(strata):
-        keys = sorted(strata[stratum], key=order.__getitem__)
+        # Largest groups first (then hash order), so whole groups still meet the ratios.
+        keys = sorted(strata[stratum], key=lambda k: (-groups[k][1], order[k]))
         total = sum(groups[key][1] for key in keys)
         filled = dict.fromkeys(SPLITS, 0)
         for key in keys:

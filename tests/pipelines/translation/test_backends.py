@@ -136,6 +136,14 @@ class TestRateLimiter:
         limiter.acquire()
 
 
+def fake_apertium(folder, params, shell: str) -> ApertiumBackend:
+    """An Apertium backend whose executable is a shell script (to script its failures)."""
+    script = folder / "apertium"
+    script.write_text(f"#!/bin/sh\n{shell}\n")
+    script.chmod(0o755)
+    return ApertiumBackend(**{**params["backend"]["apertium"], "executable": str(script)})
+
+
 class TestApertium:
     def test_one_process_translates_a_batch_of_lines(self, params):
         if shutil.which("apertium") is None:
@@ -151,19 +159,13 @@ class TestApertium:
             ApertiumBackend(**settings)
 
     def test_a_failing_process_is_a_backend_error(self, tmp_path, params):
-        script = tmp_path / "apertium"
-        script.write_text("#!/bin/sh\necho broken >&2\nexit 3\n")
-        script.chmod(0o755)
-        backend = ApertiumBackend(**{**params["backend"]["apertium"], "executable": str(script)})
+        backend = fake_apertium(tmp_path, params, "echo broken >&2\nexit 3")
         with pytest.raises(TranslationFailure, match="exited 3: broken") as failure:
             backend.translate_batch(["Hello."])
         assert failure.value.kind == "backend_error"
 
     def test_a_lost_line_is_garbage(self, tmp_path, params):
-        script = tmp_path / "apertium"
-        script.write_text("#!/bin/sh\nhead -n 1\n")
-        script.chmod(0o755)
-        backend = ApertiumBackend(**{**params["backend"]["apertium"], "executable": str(script)})
+        backend = fake_apertium(tmp_path, params, "head -n 1")
         with pytest.raises(TranslationFailure, match="1 lines for 2") as failure:
             backend.translate_batch(["One.", "Two."])
         assert failure.value.kind == "garbage_body"

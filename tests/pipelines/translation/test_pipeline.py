@@ -159,3 +159,26 @@ def test_pipeline_slice_runs_over_an_in_memory_catalog(cache, params):
     assert report["examples_in"] == 2 == report["kept"] + report["rejected"]
     assert report["engine"]["backend"] == "apertium:eng-spa"
     assert len(cache) == report["engine"]["segments_translated"]
+
+
+def test_a_web_backend_runs_through_the_node(cache, params, google_stub):
+    web = {**params["backend"], "name": "google",
+           "web": {**params["backend"]["web"], "base_url": google_stub.url,
+                   "requests_per_second": None}}
+    candidates, stats = translate_examples(
+        EXAMPLES, cache, web, params["batching"], params["retry"], params["protect"], False
+    )
+    assert stats["backend"] == "google:en-es"
+    assert candidates["failure_kind"].isna().all()
+    assert candidates.iloc[1].response_es.startswith("es:A list comprehension")
+    assert "`[x * 2 for x in items]`" in candidates.iloc[1].response_es
+    assert all("`" not in q and "def add" not in q for q in google_stub.queries)
+
+
+def test_no_examples_give_empty_outputs_that_add_up(cache, params):
+    candidates, stats = run_translate(EXAMPLES.iloc[0:0], cache, params)
+    kept, rejected, report = check_translations(
+        candidates, stats, params["protect"], params["quality"]
+    )
+    assert kept.empty and rejected.empty
+    assert report["examples_in"] == report["kept"] == report["rejected"] == 0

@@ -123,7 +123,9 @@ def translate_segments(  # noqa: PLR0913 - the run's collaborators, all explicit
 
     def run(batch: list[str]) -> list[tuple[str, str]]:
         # Written by the worker the moment the batch is back: a kill loses only batches in flight.
-        pairs = list(zip(batch, retrying(backend.translate_batch, batch), strict=True))
+        # A copy per call: a tenacity controller keeps the state of the call it runs.
+        result = retrying.copy()(backend.translate_batch, batch)
+        pairs = list(zip(batch, result, strict=True))
         if backend.cacheable:
             with lock:
                 cache.put_many(backend.cache_id, pairs)

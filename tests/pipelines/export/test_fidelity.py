@@ -57,6 +57,7 @@ def test_thresholds_name_the_failing_figure_and_parameter():
     enforce_thresholds({**figures, "next_token_agreement": 0.95}, thresholds)
 
 
+@pytest.mark.slow
 def test_the_converted_gguf_agrees_with_the_merged_model(exported, tutor_val):
     figures = check_gguf_fidelity(
         exported["gguf"],
@@ -71,6 +72,7 @@ def test_the_converted_gguf_agrees_with_the_merged_model(exported, tutor_val):
     assert all(p["same_prompt_tokens"] for p in figures["per_prompt"])
 
 
+@pytest.mark.slow
 def test_a_gguf_with_the_wrong_chat_template_fails_the_check(exported, tutor_val):
     with pytest.raises(FidelityError, match="laid out 3 of 3 prompts differently"):
         check_gguf_fidelity(

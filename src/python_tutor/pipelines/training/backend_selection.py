@@ -1,0 +1,182 @@
+"""Which backend, precision, quantisation and optimizer a run can really use on this machine.
+
+The recipe in the parameters is written for a CUDA GPU (Unsloth, 4-bit base, ``adamw_8bit``,
+bf16). Where a setting cannot apply here, the plan falls back to the nearest correct one and
+says so once in the log and in the adapter's provenance; it never changes a setting silently.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+BACKENDS = ("auto", "unsloth", "hf")
+PRECISIONS = ("auto", "bf16", "fp16", "fp32")
+# Optimizers that need bitsandbytes on CUDA, and the exact 32-bit optimizer each stands for.
+BNB_OPTIMIZERS = {
+    "adamw_8bit": "adamw_torch",
+    "adamw_bnb_8bit": "adamw_torch",
+    "paged_adamw_8bit": "adamw_torch",
+    "paged_adamw_32bit": "adamw_torch",
+    "lion_8bit": "lion_32bit",
+    "paged_lion_8bit": "lion_32bit",
+}
+
+
+@dataclass(frozen=True)
+class Hardware:
+    """What this machine offers a training run."""
+
+    cuda: bool
+    cuda_bf16: bool
+    cpu_bf16: bool
+    unsloth: bool
+    bitsandbytes: bool
+
+    @property
+    def device(self) -> str:
+        """Where the model trains."""
+        return "cuda" if self.cuda else "cpu"
+
+
+@dataclass(frozen=True)
+class TrainingPlan:
+    """The settings a run actually uses, and every fallback that led to them."""
+
+    backend: str  # unsloth | hf
+    device: str  # cuda | cpu
+    precision: str  # bf16 | fp16 | fp32
+    load_in_4bit: bool
+    optim: str
+    fallbacks: tuple[str, ...] = field(default=())
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain values for provenance and metrics."""
+        return {
+            "backend": self.backend,
+            "device": self.device,
+            "precision": self.precision,
+            "load_in_4bit": self.load_in_4bit,
+            "optim": self.optim,
+            "fallbacks": list(self.fallbacks),
+        }
+
+
+def detect_hardware() -> Hardware:
+    """Probe CUDA, bf16 support and the optional GPU libraries without importing them.
+
+    CPU bf16 is what oneDNN reports (AVX512-BF16 or AMX): there bf16 autocast runs natively
+    and trains about 1.6x faster than fp32 (FACTS.md); elsewhere it would be emulated.
+    """
+    import torch
+
+    cuda = torch.cuda.is_available()
+    return Hardware(
+        cuda=cuda,
+        cuda_bf16=cuda and torch.cuda.is_bf16_supported(),
+        cpu_bf16=_cpu_supports_bf16(),
+        unsloth=importlib.util.find_spec("unsloth") is not None,
+        bitsandbytes=importlib.util.find_spec("bitsandbytes") is not None,
+    )
+
+
+def _cpu_supports_bf16() -> bool:
+    """oneDNN's own answer; False where torch was built without it."""
+    import torch
+
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def select_backend(requested: str, hardware: Hardware) -> str:
+    """``auto`` means Unsloth when CUDA and Unsloth are both present, else transformers+PEFT.
+
+    Raises:
+        ValueError: an unknown name, or ``unsloth`` asked for where it cannot run.
+    """
+    if requested not in BACKENDS:
+        raise ValueError(
+            f"parameters_training.yml: `training.backend` must be one of {BACKENDS}; "
+            f"got {requested!r}"
+        )
+    if requested == "auto":
+        return "unsloth" if hardware.cuda and hardware.unsloth else "hf"
+    if requested == "unsloth" and not (hardware.cuda and hardware.unsloth):
+        missing = "a CUDA GPU" if not hardware.cuda else "the unsloth package"
+        raise ValueError(
+            f"`training.backend: unsloth` needs {missing}; use `training.backend: hf` "
+            "(or `auto`) to train with transformers+PEFT here"
+        )
+    return requested
+
+
+def select_precision(requested: str, hardware: Hardware) -> tuple[str, str | None]:
+    """Mixed precision to train in, and the fallback note when ``requested`` cannot apply.
+
+    ``auto``: bf16 where the device supports it, else fp16 on CUDA and fp32 on CPU (CPU has
+    no fp16 autocast worth using).
+    """
+    if requested not in PRECISIONS:
+        raise ValueError(
+            f"parameters_training.yml: `training.model.precision` must be one of {PRECISIONS}; "
+            f"got {requested!r}"
+        )
+    bf16 = hardware.cuda_bf16 if hardware.cuda else hardware.cpu_bf16
+    best = "bf16" if bf16 else ("fp16" if hardware.cuda else "fp32")
+    if requested == "auto" or requested == best or requested == "fp32":
+        return (best if requested == "auto" else requested), None
+    if requested == "bf16" and not bf16:
+        return best, f"training.model.precision: bf16 is not supported on this {hardware.device}"
+    if requested == "fp16" and not hardware.cuda:
+        return best, "training.model.precision: fp16 mixed precision needs CUDA"
+    return requested, None
+
+
+def plan_training(
+    backend: str,
+    model_params: Mapping[str, Any],
+    sft_params: Mapping[str, Any],
+    hardware: Hardware,
+) -> TrainingPlan:
+    """Resolve the recipe against ``hardware``; each fallback is logged once, here."""
+    chosen = select_backend(backend, hardware)
+    fallbacks: list[str] = []
+
+    precision, note = select_precision(model_params.get("precision", "auto"), hardware)
+    if note:
+        fallbacks.append(f"{note}; training in {precision}")
+
+    load_in_4bit = bool(model_params.get("load_in_4bit", False))
+    if load_in_4bit and not (hardware.cuda and hardware.bitsandbytes):
+        load_in_4bit = False
+        reason = "CUDA" if not hardware.cuda else "bitsandbytes"
+        weights = "bf16" if precision == "bf16" else "fp32" if precision == "fp32" else "fp16"
+        fallbacks.append(
+            f"training.model.load_in_4bit: 4-bit loading needs {reason}; "
+            f"loading the base model in {weights}"
+        )
+
+    optim = sft_params.get("optim", "adamw_torch")
+    if optim in BNB_OPTIMIZERS and not (hardware.cuda and hardware.bitsandbytes):
+        replacement = BNB_OPTIMIZERS[optim]
+        reason = "CUDA" if not hardware.cuda else "bitsandbytes"
+        fallbacks.append(f"training.sft.optim: {optim} needs {reason}; using {replacement}")
+        optim = replacement
+
+    for note in fallbacks:
+        logger.warning("Fallback: %s", note)
+    return TrainingPlan(
+        backend=chosen,
+        device=hardware.device,
+        precision=precision,
+        load_in_4bit=load_in_4bit,
+        optim=optim,
+        fallbacks=tuple(fallbacks),
+    )

@@ -1,0 +1,92 @@
+"""Trainer callbacks: stop on a non-finite loss, record throughput, keep the console quiet.
+
+Imported only inside the training node: transformers is heavy and CPU-only commands
+(``kedro registry list``, kedro-viz) must stay fast.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from typing import Any
+
+from transformers import ProgressCallback, TrainerCallback
+
+logger = logging.getLogger(__name__)
+
+WATCHED_LOSSES = ("loss", "eval_loss")
+
+
+class NonFiniteLossError(RuntimeError):
+    """Training diverged: a logged loss is NaN or infinite."""
+
+
+class StopOnNonFiniteLoss(TrainerCallback):
+    """Raise as soon as a logged loss is NaN/inf, instead of training on garbage.
+
+    Needs ``logging_nan_inf_filter=False``: with the Trainer's default, NaN/inf step losses are
+    replaced by the running mean before they are logged, which would hide the divergence.
+    """
+
+    def on_log(self, args, state, control, logs: dict[str, Any] | None = None, **kwargs):
+        for key in WATCHED_LOSSES:
+            value = (logs or {}).get(key)
+            if value is not None and not math.isfinite(value):
+                raise NonFiniteLossError(
+                    f"Training stopped: {key} = {value} at step {state.global_step}. "
+                    "The run diverged; lower `training.sft.learning_rate`, check the data, or "
+                    "use `training.model.precision: fp32`. No adapter was saved."
+                )
+
+
+class ThroughputRecorder(TrainerCallback):
+    """Wall time and real (non-padding) tokens of this run, resumed or not.
+
+    TRL logs ``num_tokens`` (attention-mask sum, so padding is not counted) since the trainer
+    was created, which is exactly this run's share after a resume.
+    """
+
+    def __init__(self) -> None:
+        self.started: float | None = None
+        self.finished: float | None = None
+        self.first_step = 0
+        self.last_step = 0
+        self.tokens = 0
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.started = time.perf_counter()
+        self.first_step = state.global_step
+
+    def on_log(self, args, state, control, logs: dict[str, Any] | None = None, **kwargs):
+        if logs and "num_tokens" in logs:
+            self.tokens = int(logs["num_tokens"])
+
+    def on_train_end(self, args, state, control, **kwargs):
+        self.finished = time.perf_counter()
+        self.last_step = state.global_step
+
+    @property
+    def seconds(self) -> float:
+        """Duration of the training loop (evaluations included)."""
+        if self.started is None or self.finished is None:
+            return 0.0
+        return self.finished - self.started
+
+
+class ConciseProgress(ProgressCallback):
+    """The progress bar, with one log line per evaluation instead of a dict per step."""
+
+    def on_log(self, args, state, control, logs: dict[str, Any] | None = None, **kwargs):
+        if logs and "eval_loss" in logs:
+            train = next(
+                (e["loss"] for e in reversed(state.log_history) if "loss" in e),
+                float("nan"),
+            )
+            logger.info(
+                "step %d/%d  train loss %.4f  val loss %.4f",
+                state.global_step,
+                state.max_steps,
+                train,
+                logs["eval_loss"],
+            )

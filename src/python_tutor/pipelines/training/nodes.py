@@ -1,0 +1,248 @@
+"""Training nodes: fine-tune a LoRA adapter on the tutor conversations, then plot its losses."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import logging
+import platform
+import resource
+import shutil
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from .backend_selection import TrainingPlan, detect_hardware, plan_training
+from .checkpoints import fingerprint, prepare_checkpoint_dir, remove_checkpoints
+from .conversations import check_conversations, content_sha256
+
+logger = logging.getLogger(__name__)
+
+ADAPTER_SUBDIR = "adapter"
+PROVENANCE = "provenance.json"
+LIBRARIES = ("torch", "transformers", "peft", "trl", "accelerate", "datasets", "python_tutor")
+GPU_LIBRARIES = ("unsloth", "unsloth_zoo", "bitsandbytes")
+
+
+def train_lora_adapter(
+    tutor_train: pd.DataFrame,
+    tutor_val: pd.DataFrame,
+    base_model: Path,
+    backend: str,
+    model: Mapping[str, Any],
+    lora: Mapping[str, Any],
+    sft: Mapping[str, Any],
+    run: Mapping[str, Any],
+) -> tuple[Path, dict[str, Any]]:
+    """Train a LoRA adapter with loss on the assistant answers, validating on ``tutor_val``.
+
+    The trainer writes checkpoints itself (every ``training.sft.save_steps``) into the scratch
+    directory ``training.run.checkpoint_dir``: Transformers can only resume from a local
+    directory, and a killed process has no chance to hand anything to Kedro. The finished
+    adapter is written there too and returned as a path for the versioned ``lora_adapter``
+    dataset to copy.
+
+    Returns:
+        The adapter directory (weights, config, tokenizer with chat template, provenance.json)
+        and the training metrics (losses per step, tokens/s, peak memory, duration).
+    """
+    from transformers import set_seed
+
+    from .callbacks import ConciseProgress, StopOnNonFiniteLoss, ThroughputRecorder
+    from .trainers import BUILDERS, sft_config_fields, sft_config_kwargs
+
+    train = check_conversations(tutor_train, "tutor_train")
+    val = check_conversations(tutor_val, "tutor_val")
+    plan = plan_training(backend, model, sft, detect_hardware())
+    params = {"backend": backend, "model": model, "lora": lora, "sft": sft, "run": run}
+    data = {"tutor_train": content_sha256(train), "tutor_val": content_sha256(val)}
+    what_is_trained = {key: params[key] for key in ("model", "lora", "sft")}
+    run_fingerprint = fingerprint(
+        {**what_is_trained, "plan": plan.as_dict(), "base_model": str(base_model)}, data
+    )
+    checkpoint_dir = Path(run["checkpoint_dir"])
+    resume_from = prepare_checkpoint_dir(checkpoint_dir, run_fingerprint, bool(run["resume"]))
+
+    sft_kwargs = sft_config_kwargs(
+        sft, plan, model["max_seq_length"], checkpoint_dir, sft_config_fields()
+    )
+    set_seed(sft_kwargs.get("seed", 42))
+    recorder = ThroughputRecorder()
+    callbacks = [StopOnNonFiniteLoss(), recorder]
+    logger.info(
+        "Training %s on %d conversations (val %d): backend %s, %s, %s",
+        base_model,
+        len(train),
+        len(val),
+        plan.backend,
+        plan.device,
+        plan.precision,
+    )
+    built = BUILDERS[plan.backend](plan, base_model, model, lora, sft_kwargs, train, val, callbacks)
+    trainer = built.trainer
+    _quiet_progress(trainer, ConciseProgress)
+    _reset_peak_memory(plan)
+    trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
+
+    adapter_dir = checkpoint_dir / ADAPTER_SUBDIR
+    if adapter_dir.exists():
+        shutil.rmtree(adapter_dir)
+    trainer.model.save_pretrained(adapter_dir)
+    built.tokenizer.save_pretrained(adapter_dir)
+    metrics = _metrics(trainer, recorder, plan, len(train), len(val), model["max_seq_length"])
+    provenance = {
+        "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+        "parameters": params,
+        "plan": plan.as_dict(),
+        "base_model": _base_model_info(base_model),
+        "chat_template": built.template.name,
+        "data": {
+            name: {"conversations": n, "sha256": data[name]}
+            for name, n in (("tutor_train", len(train)), ("tutor_val", len(val)))
+        },
+        "resumed_from": str(resume_from) if resume_from else None,
+        "global_step": trainer.state.global_step,
+        "libraries": _library_versions(plan),
+        "python": platform.python_version(),
+    }
+    (adapter_dir / PROVENANCE).write_text(json.dumps(provenance, indent=2, ensure_ascii=False))
+    if not run.get("keep_checkpoints", False):
+        remove_checkpoints(checkpoint_dir)
+    return adapter_dir, metrics
+
+
+def _quiet_progress(trainer: Any, quiet_class: type) -> None:
+    """Swap the Trainer's per-step log printing for the concise progress callback."""
+    from transformers import ProgressCallback
+
+    if trainer.pop_callback(ProgressCallback) is not None:
+        trainer.add_callback(quiet_class)
+
+
+def _reset_peak_memory(plan: TrainingPlan) -> None:
+    if plan.device == "cuda":
+        import torch
+
+        torch.cuda.reset_peak_memory_stats()
+
+
+def _peak_memory(plan: TrainingPlan) -> dict[str, Any]:
+    """CUDA: the allocator's peak during training. CPU: the process's peak resident memory."""
+    if plan.device == "cuda":
+        import torch
+
+        return {"bytes": int(torch.cuda.max_memory_allocated()), "kind": "cuda_max_allocated"}
+    # ru_maxrss is in kilobytes on Linux
+    return {
+        "bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        "kind": "cpu_rss_peak",
+    }
+
+
+def _metrics(
+    trainer: Any,
+    recorder: Any,
+    plan: TrainingPlan,
+    n_train: int,
+    n_val: int,
+    max_seq_length: int,
+) -> dict[str, Any]:
+    """Losses per step (a resumed run's history included), this run's speed and memory."""
+    history = trainer.state.log_history
+    train_loss = [{"step": e["step"], "loss": e["loss"]} for e in history if "loss" in e]
+    val_by_step = {e["step"]: e["eval_loss"] for e in history if "eval_loss" in e}
+    val_loss = [{"step": step, "loss": loss} for step, loss in sorted(val_by_step.items())]
+    eval_seconds = sum(
+        e.get("eval_runtime", 0.0) for e in history if e.get("step", -1) >= recorder.first_step
+    )
+    train_seconds = max(recorder.seconds - eval_seconds, 1e-9)
+    at_limit = sum(len(ids) >= max_seq_length for ids in trainer.train_dataset["input_ids"])
+    if at_limit:
+        logger.warning(
+            "%d training conversations reach training.model.max_seq_length=%d and are truncated",
+            at_limit,
+            max_seq_length,
+        )
+    peak = _peak_memory(plan)
+    metrics = {
+        **plan.as_dict(),
+        "train_conversations": n_train,
+        "val_conversations": n_val,
+        "truncated_train_conversations": int(at_limit),
+        "global_step": trainer.state.global_step,
+        "resumed_from_step": recorder.first_step,
+        "steps_this_run": recorder.last_step - recorder.first_step,
+        "train_loss": train_loss,
+        "val_loss": val_loss,
+        "first_val_loss": val_loss[0]["loss"] if val_loss else None,
+        "last_val_loss": val_loss[-1]["loss"] if val_loss else None,
+        "tokens_this_run": recorder.tokens,
+        "tokens_per_second": recorder.tokens / train_seconds,
+        "train_seconds": train_seconds,
+        "eval_seconds": eval_seconds,
+        "duration_seconds": recorder.seconds,
+        "peak_memory_bytes": peak["bytes"],
+        "peak_memory_mib": round(peak["bytes"] / 2**20, 1),
+        "peak_memory_kind": peak["kind"],
+    }
+    logger.info(
+        "Trained %d steps in %.0f s: %.0f tokens/s, val loss %s -> %s, peak memory %.0f MiB",
+        metrics["steps_this_run"],
+        metrics["duration_seconds"],
+        metrics["tokens_per_second"],
+        _fmt(metrics["first_val_loss"]),
+        _fmt(metrics["last_val_loss"]),
+        metrics["peak_memory_mib"],
+    )
+    return metrics
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4f}"
+
+
+def _base_model_info(base_model: Path) -> dict[str, Any]:
+    """Where the base checkpoint was and what it says it is."""
+    config_file = Path(base_model) / "config.json"
+    config = json.loads(config_file.read_text()) if config_file.is_file() else {}
+    return {
+        "path": str(base_model),
+        "model_type": config.get("model_type"),
+        "name_or_path": config.get("_name_or_path"),
+        "architectures": config.get("architectures"),
+    }
+
+
+def _library_versions(plan: TrainingPlan) -> dict[str, str]:
+    names = LIBRARIES + (GPU_LIBRARIES if plan.device == "cuda" else ())
+    versions = {}
+    for name in names:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def plot_training_loss(training_metrics: Mapping[str, Any]) -> Figure:
+    """Training and validation loss against the step, to see at a glance that it learnt."""
+    figure = Figure(figsize=(7, 4), layout="constrained")
+    axes = figure.add_subplot()
+    for key, label, style in (("train_loss", "train", "-"), ("val_loss", "validation", "o-")):
+        points = training_metrics.get(key) or []
+        if points:
+            axes.plot([p["step"] for p in points], [p["loss"] for p in points], style, label=label)
+    if not axes.lines:
+        raise ValueError("training_metrics has no train_loss or val_loss points to plot")
+    axes.set_xlabel("step")
+    axes.set_ylabel("loss (assistant tokens)")
+    axes.set_title(
+        f"LoRA training ({training_metrics.get('backend')}, {training_metrics.get('precision')})"
+    )
+    axes.legend()
+    axes.grid(alpha=0.3)
+    return figure

@@ -1,0 +1,214 @@
+"""The two ways to build a LoRA SFT trainer: Unsloth on CUDA, transformers+PEFT+TRL anywhere.
+
+Both read the same parameter blocks: ``training.lora`` holds ``peft.LoraConfig`` fields and
+``training.sft`` holds ``trl.SFTConfig`` fields (the same names in TRL 1.15, which Unsloth pins,
+and 1.16). The few settings the plan owns (precision, optimizer after fallback, sequence length,
+where checkpoints go) are added here and may not be set in ``training.sft``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from python_tutor.chat_templates import ChatTemplate, apply_chat_template, resolve_chat_template
+
+from .backend_selection import TrainingPlan
+from .conversations import instruction_part, to_prompt_completion, to_text
+
+logger = logging.getLogger(__name__)
+
+# SFTConfig fields this module sets from the plan; the parameter that owns each instead.
+OWNED_FIELDS = {
+    "output_dir": "training.run.checkpoint_dir",
+    "max_length": "training.model.max_seq_length",
+    "bf16": "training.model.precision",
+    "fp16": "training.model.precision",
+    "use_cpu": "the detected device",
+    "report_to": "(always none: metrics go to the training_metrics dataset)",
+    "logging_nan_inf_filter": "(always off, so NaN losses stop the run)",
+}
+
+
+@dataclass
+class BuiltTrainer:
+    """A ready trainer and what the run needs to know about it."""
+
+    trainer: Any
+    tokenizer: Any
+    template: ChatTemplate
+
+
+def sft_config_kwargs(
+    sft_params: Mapping[str, Any],
+    plan: TrainingPlan,
+    max_seq_length: int,
+    output_dir: Path,
+    accepted: Sequence[str],
+) -> dict[str, Any]:
+    """``training.sft`` plus the plan's settings, as ``SFTConfig`` keyword arguments.
+
+    Raises:
+        ValueError: a key that ``SFTConfig`` does not know, or one the plan owns.
+    """
+    for key in sft_params:
+        if key in OWNED_FIELDS:
+            raise ValueError(
+                f"parameters_training.yml: `training.sft.{key}` is set from "
+                f"{OWNED_FIELDS[key]}; remove it from `training.sft`"
+            )
+        if key not in accepted:
+            raise ValueError(
+                f"parameters_training.yml: `training.sft.{key}` is not a trl.SFTConfig field"
+            )
+    kwargs = dict(sft_params)
+    kwargs.update(
+        output_dir=str(output_dir),
+        max_length=max_seq_length,
+        optim=plan.optim,
+        bf16=plan.precision == "bf16",
+        fp16=plan.precision == "fp16",
+        report_to="none",
+        logging_nan_inf_filter=False,
+    )
+    if plan.device == "cpu":
+        kwargs["use_cpu"] = True
+    return kwargs
+
+
+def sft_config_fields() -> list[str]:
+    """The ``SFTConfig`` fields of the installed TRL."""
+    from trl import SFTConfig
+
+    return [f.name for f in dataclasses.fields(SFTConfig)]
+
+
+def torch_dtype(precision: str) -> Any:
+    """The dtype the frozen base weights are loaded in for a precision."""
+    import torch
+
+    return {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}[precision]
+
+
+def load_tokenizer(base_model: Path, chat_template: str | None) -> tuple[Any, ChatTemplate]:
+    """The base tokenizer carrying the chosen chat template, with a pad token."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(base_model)
+    template = resolve_chat_template(chat_template, tokenizer)
+    tokenizer = apply_chat_template(tokenizer, template)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+        logger.info("The tokenizer has no pad token; padding with %r", tokenizer.eos_token)
+    return tokenizer, template
+
+
+def build_hf_trainer(
+    plan: TrainingPlan,
+    base_model: Path,
+    model_params: Mapping[str, Any],
+    lora_params: Mapping[str, Any],
+    sft_kwargs: Mapping[str, Any],
+    train: list[list[dict[str, str]]],
+    val: list[list[dict[str, str]]],
+    callbacks: list[Any],
+) -> BuiltTrainer:
+    """transformers + PEFT + TRL; bitsandbytes 4-bit only when the plan kept it (CUDA).
+
+    Prompt-completion records make TRL compute the loss on the answer only.
+    """
+    from datasets import Dataset
+    from peft import LoraConfig
+    from transformers import AutoModelForCausalLM, BitsAndBytesConfig
+    from trl import SFTConfig, SFTTrainer
+
+    tokenizer, template = load_tokenizer(base_model, model_params.get("chat_template"))
+    quantization = None
+    if plan.load_in_4bit:
+        quantization = BitsAndBytesConfig(
+            load_in_4bit=True,
+            bnb_4bit_quant_type="nf4",
+            bnb_4bit_use_double_quant=True,
+            bnb_4bit_compute_dtype=torch_dtype(plan.precision),
+        )
+    model = AutoModelForCausalLM.from_pretrained(
+        base_model,
+        dtype=torch_dtype(plan.precision),
+        quantization_config=quantization,
+    )
+    model.config.use_cache = False
+    trainer = SFTTrainer(
+        model=model,
+        args=SFTConfig(**sft_kwargs),
+        train_dataset=Dataset.from_list(to_prompt_completion(train)),
+        eval_dataset=Dataset.from_list(to_prompt_completion(val)),
+        processing_class=tokenizer,
+        peft_config=LoraConfig(task_type="CAUSAL_LM", **lora_params),
+        callbacks=callbacks,
+    )
+    return BuiltTrainer(trainer=trainer, tokenizer=tokenizer, template=template)
+
+
+def build_unsloth_trainer(
+    plan: TrainingPlan,
+    base_model: Path,
+    model_params: Mapping[str, Any],
+    lora_params: Mapping[str, Any],
+    sft_kwargs: Mapping[str, Any],
+    train: list[list[dict[str, str]]],
+    val: list[list[dict[str, str]]],
+    callbacks: list[Any],
+) -> BuiltTrainer:
+    """Unsloth's recipe: FastLanguageModel, its LoRA and gradient checkpointing, SFTTrainer on
+    rendered text, then ``train_on_responses_only`` between the template's turn markers.
+
+    ``training.sft.gradient_checkpointing`` becomes Unsloth's own ``"unsloth"`` checkpointing
+    (the Trainer's is switched off so the two do not stack).
+    """
+    import unsloth  # noqa: F401  (must patch transformers/trl before they build anything)
+    from datasets import Dataset
+    from trl import SFTConfig, SFTTrainer
+    from unsloth import FastLanguageModel
+    from unsloth.chat_templates import train_on_responses_only
+
+    model, tokenizer = FastLanguageModel.from_pretrained(
+        model_name=str(base_model),
+        max_seq_length=sft_kwargs["max_length"],
+        load_in_4bit=plan.load_in_4bit,
+        dtype=torch_dtype(plan.precision),
+    )
+    template = resolve_chat_template(model_params.get("chat_template"), tokenizer)
+    tokenizer.chat_template = template.jinja
+    lora = dict(lora_params)
+    model = FastLanguageModel.get_peft_model(
+        model,
+        r=lora.pop("r"),
+        lora_alpha=lora.pop("lora_alpha"),
+        lora_dropout=lora.pop("lora_dropout", 0.0),
+        target_modules=lora.pop("target_modules"),
+        use_gradient_checkpointing="unsloth" if sft_kwargs.get("gradient_checkpointing") else False,
+        random_state=sft_kwargs.get("seed", 3407),
+        **lora,
+    )
+    args = dict(sft_kwargs, gradient_checkpointing=False, dataset_text_field="text")
+    trainer = SFTTrainer(
+        model=model,
+        args=SFTConfig(**args),
+        train_dataset=Dataset.from_list(to_text(train, tokenizer, template)),
+        eval_dataset=Dataset.from_list(to_text(val, tokenizer, template)),
+        processing_class=tokenizer,
+        callbacks=callbacks,
+    )
+    trainer = train_on_responses_only(
+        trainer,
+        instruction_part=instruction_part(template),
+        response_part=template.assistant_prefix,
+    )
+    return BuiltTrainer(trainer=trainer, tokenizer=tokenizer, template=template)
+
+
+BUILDERS = {"hf": build_hf_trainer, "unsloth": build_unsloth_trainer}

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from transformers import AutoTokenizer
 
@@ -14,6 +12,7 @@ from python_tutor.chat_templates import (
     render,
     resolve_chat_template,
 )
+from python_tutor.pipelines.evaluation.go_template import render_ollama_template
 
 CONVERSATION = [
     {"role": "system", "content": "Eres un tutor de Python."},
@@ -39,79 +38,15 @@ def llama3_like(smollm2_tokenizer_dir):
     return tokenizer
 
 
-# --- a tiny renderer for the Go-template subset our Ollama templates use --------------------
-_ACTION = re.compile(r"\{\{(-?)\s*(.*?)\s*(-?)\}\}", re.S)
-
-
-def _tokens(source: str) -> list[tuple[str, str]]:
-    """Split into ('text', s) and ('action', s), applying Go's {{- and -}} whitespace trims."""
-    parts: list[tuple[str, str]] = []
-    position, trim_next = 0, False
-    for match in _ACTION.finditer(source):
-        text = source[position : match.start()]
-        if trim_next:
-            text = text.lstrip()
-        if match.group(1):
-            text = text.rstrip()
-        parts.append(("text", text))
-        parts.append(("action", match.group(2)))
-        position, trim_next = match.end(), bool(match.group(3))
-    tail = source[position:]
-    parts.append(("text", tail.lstrip() if trim_next else tail))
-    return parts
-
-
-def _parse(tokens: list[tuple[str, str]], index: int = 0):
-    """Parse into a tree of ('text'|'var'|'if'|'range', ...) up to the matching end."""
-    body = []
-    while index < len(tokens):
-        kind, value = tokens[index]
-        index += 1
-        if kind == "text":
-            body.append(("text", value))
-        elif value == "end":
-            return body, index
-        elif value.startswith(("if ", "range ")):
-            keyword, argument = value.split(" ", 1)
-            inner, index = _parse(tokens, index)
-            body.append((keyword, argument, inner))
-        elif value.startswith("."):
-            body.append(("var", value[1:]))
-        else:
-            raise AssertionError(f"unsupported Go template action {value!r}")
-    return body, index
-
-
-def _value(expression: str, scope: dict) -> object:
-    equals = re.fullmatch(r'eq \.(\w+) "(.*)"', expression)
-    if equals:
-        return scope[equals.group(1)] == equals.group(2)
-    return scope[expression.lstrip(".")]
-
-
-def _run(tree, scope: dict) -> str:
-    out = []
-    for node in tree:
-        if node[0] == "text":
-            out.append(node[1])
-        elif node[0] == "var":
-            out.append(str(scope[node[1]]))
-        elif node[0] == "if" and _value(node[1], scope):
-            out.append(_run(node[2], scope))
-        elif node[0] == "range":
-            for item in _value(node[1], scope):
-                out.append(_run(node[2], {**scope, **item}))
-    return "".join(out)
-
-
 def render_ollama(template: str, messages: list[dict[str, str]]) -> str:
-    """What Ollama sends llama.cpp: .System from the system turn, .Messages the others."""
+    """What Ollama sends llama.cpp: .System from the system turn, .Messages the others.
+
+    Uses the evaluation stage's Go-template renderer, so this test also pins what evaluation
+    prompts the GGUF with.
+    """
     system = next((m["content"] for m in messages if m["role"] == "system"), "")
-    turns = [
-        {"Role": m["role"], "Content": m["content"]} for m in messages if m["role"] != "system"
-    ]
-    tree, _ = _parse(_tokens(template))
-    return _run(tree, {"System": system, "Messages": turns})
+    turns = [m for m in messages if m["role"] != "system"]
+    return render_ollama_template(template, system, turns)
 
 
 # --- tests ------------------------------------------------------------------------------------

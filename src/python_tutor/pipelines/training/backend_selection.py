@@ -73,7 +73,7 @@ def detect_hardware() -> Hardware:
     CPU bf16 is what oneDNN reports (AVX512-BF16 or AMX): there bf16 autocast runs natively
     and trains about 1.6x faster than fp32 (FACTS.md); elsewhere it would be emulated.
     """
-    import torch
+    import torch  # noqa: PLC0415
 
     cuda = torch.cuda.is_available()
     return Hardware(
@@ -87,7 +87,7 @@ def detect_hardware() -> Hardware:
 
 def _cpu_supports_bf16() -> bool:
     """oneDNN's own answer; False where torch was built without it."""
-    import torch
+    import torch  # noqa: PLC0415
 
     try:
         return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
@@ -130,7 +130,7 @@ def select_precision(requested: str, hardware: Hardware) -> tuple[str, str | Non
         )
     bf16 = hardware.cuda_bf16 if hardware.cuda else hardware.cpu_bf16
     best = "bf16" if bf16 else ("fp16" if hardware.cuda else "fp32")
-    if requested == "auto" or requested == best or requested == "fp32":
+    if requested in {"auto", best, "fp32"}:
         return (best if requested == "auto" else requested), None
     if requested == "bf16" and not bf16:
         return best, f"training.model.precision: bf16 is not supported on this {hardware.device}"

@@ -79,14 +79,11 @@ class ConciseProgress(ProgressCallback):
 
     def on_log(self, args, state, control, logs: dict[str, Any] | None = None, **kwargs):
         if logs and "eval_loss" in logs:
-            train = next(
-                (e["loss"] for e in reversed(state.log_history) if "loss" in e),
-                float("nan"),
-            )
+            train = next((e["loss"] for e in reversed(state.log_history) if "loss" in e), None)
             logger.info(
-                "step %d/%d  train loss %.4f  val loss %.4f",
+                "step %d/%d  train loss %s  val loss %.4f",
                 state.global_step,
                 state.max_steps,
-                train,
+                "-" if train is None else f"{train:.4f}",
                 logs["eval_loss"],
             )

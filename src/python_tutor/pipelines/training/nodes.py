@@ -29,6 +29,7 @@ GPU_LIBRARIES = ("unsloth", "unsloth_zoo", "bitsandbytes")
 
 
 def train_lora_adapter(
+    *,
     tutor_train: pd.DataFrame,
     tutor_val: pd.DataFrame,
     base_model: Path,
@@ -50,10 +51,10 @@ def train_lora_adapter(
         The adapter directory (weights, config, tokenizer with chat template, provenance.json)
         and the training metrics (losses per step, tokens/s, peak memory, duration).
     """
-    from transformers import set_seed
+    from transformers import set_seed  # noqa: PLC0415
 
-    from .callbacks import ConciseProgress, StopOnNonFiniteLoss, ThroughputRecorder
-    from .trainers import BUILDERS, sft_config_fields, sft_config_kwargs
+    from .callbacks import ConciseProgress, StopOnNonFiniteLoss, ThroughputRecorder  # noqa: PLC0415
+    from .trainers import BUILDERS, sft_config_fields, sft_config_kwargs  # noqa: PLC0415
 
     train = check_conversations(tutor_train, "tutor_train")
     val = check_conversations(tutor_val, "tutor_val")
@@ -65,11 +66,15 @@ def train_lora_adapter(
         {**what_is_trained, "plan": plan.as_dict(), "base_model": str(base_model)}, data
     )
     checkpoint_dir = Path(run["checkpoint_dir"])
+    sft_kwargs = sft_config_kwargs(
+        sft_params=sft,
+        plan=plan,
+        max_seq_length=model["max_seq_length"],
+        output_dir=checkpoint_dir,
+        accepted=sft_config_fields(),
+    )
     resume_from = prepare_checkpoint_dir(checkpoint_dir, run_fingerprint, bool(run["resume"]))
 
-    sft_kwargs = sft_config_kwargs(
-        sft, plan, model["max_seq_length"], checkpoint_dir, sft_config_fields()
-    )
     set_seed(sft_kwargs.get("seed", 42))
     recorder = ThroughputRecorder()
     callbacks = [StopOnNonFiniteLoss(), recorder]
@@ -82,7 +87,16 @@ def train_lora_adapter(
         plan.device,
         plan.precision,
     )
-    built = BUILDERS[plan.backend](plan, base_model, model, lora, sft_kwargs, train, val, callbacks)
+    built = BUILDERS[plan.backend](
+        plan=plan,
+        base_model=base_model,
+        model_params=model,
+        lora_params=lora,
+        sft_kwargs=sft_kwargs,
+        train=train,
+        val=val,
+        callbacks=callbacks,
+    )
     trainer = built.trainer
     _quiet_progress(trainer, ConciseProgress)
     _reset_peak_memory(plan)
@@ -93,7 +107,14 @@ def train_lora_adapter(
         shutil.rmtree(adapter_dir)
     trainer.model.save_pretrained(adapter_dir)
     built.tokenizer.save_pretrained(adapter_dir)
-    metrics = _metrics(trainer, recorder, plan, len(train), len(val), model["max_seq_length"])
+    metrics = _metrics(
+        trainer=trainer,
+        recorder=recorder,
+        plan=plan,
+        n_train=len(train),
+        n_val=len(val),
+        max_seq_length=model["max_seq_length"],
+    )
     provenance = {
         "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "parameters": params,
@@ -117,7 +138,7 @@ def train_lora_adapter(
 
 def _quiet_progress(trainer: Any, quiet_class: type) -> None:
     """Swap the Trainer's per-step log printing for the concise progress callback."""
-    from transformers import ProgressCallback
+    from transformers import ProgressCallback  # noqa: PLC0415
 
     if trainer.pop_callback(ProgressCallback) is not None:
         trainer.add_callback(quiet_class)
@@ -125,7 +146,7 @@ def _quiet_progress(trainer: Any, quiet_class: type) -> None:
 
 def _reset_peak_memory(plan: TrainingPlan) -> None:
     if plan.device == "cuda":
-        import torch
+        import torch  # noqa: PLC0415
 
         torch.cuda.reset_peak_memory_stats()
 
@@ -133,7 +154,7 @@ def _reset_peak_memory(plan: TrainingPlan) -> None:
 def _peak_memory(plan: TrainingPlan) -> dict[str, Any]:
     """CUDA: the allocator's peak during training. CPU: the process's peak resident memory."""
     if plan.device == "cuda":
-        import torch
+        import torch  # noqa: PLC0415
 
         return {"bytes": int(torch.cuda.max_memory_allocated()), "kind": "cuda_max_allocated"}
     # ru_maxrss is in kilobytes on Linux
@@ -144,6 +165,7 @@ def _peak_memory(plan: TrainingPlan) -> dict[str, Any]:
 
 
 def _metrics(
+    *,
     trainer: Any,
     recorder: Any,
     plan: TrainingPlan,

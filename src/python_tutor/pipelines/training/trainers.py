@@ -44,6 +44,7 @@ class BuiltTrainer:
 
 
 def sft_config_kwargs(
+    *,
     sft_params: Mapping[str, Any],
     plan: TrainingPlan,
     max_seq_length: int,
@@ -82,21 +83,21 @@ def sft_config_kwargs(
 
 def sft_config_fields() -> list[str]:
     """The ``SFTConfig`` fields of the installed TRL."""
-    from trl import SFTConfig
+    from trl import SFTConfig  # noqa: PLC0415
 
     return [f.name for f in dataclasses.fields(SFTConfig)]
 
 
 def torch_dtype(precision: str) -> Any:
     """The dtype the frozen base weights are loaded in for a precision."""
-    import torch
+    import torch  # noqa: PLC0415
 
     return {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}[precision]
 
 
 def load_tokenizer(base_model: Path, chat_template: str | None) -> tuple[Any, ChatTemplate]:
     """The base tokenizer carrying the chosen chat template, with a pad token."""
-    from transformers import AutoTokenizer
+    from transformers import AutoTokenizer  # noqa: PLC0415
 
     tokenizer = AutoTokenizer.from_pretrained(base_model)
     template = resolve_chat_template(chat_template, tokenizer)
@@ -108,6 +109,7 @@ def load_tokenizer(base_model: Path, chat_template: str | None) -> tuple[Any, Ch
 
 
 def build_hf_trainer(
+    *,
     plan: TrainingPlan,
     base_model: Path,
     model_params: Mapping[str, Any],
@@ -121,10 +123,10 @@ def build_hf_trainer(
 
     Prompt-completion records make TRL compute the loss on the answer only.
     """
-    from datasets import Dataset
-    from peft import LoraConfig
-    from transformers import AutoModelForCausalLM, BitsAndBytesConfig
-    from trl import SFTConfig, SFTTrainer
+    from datasets import Dataset  # noqa: PLC0415
+    from peft import LoraConfig  # noqa: PLC0415
+    from transformers import AutoModelForCausalLM, BitsAndBytesConfig  # noqa: PLC0415
+    from trl import SFTConfig, SFTTrainer  # noqa: PLC0415
 
     tokenizer, template = load_tokenizer(base_model, model_params.get("chat_template"))
     quantization = None
@@ -154,6 +156,7 @@ def build_hf_trainer(
 
 
 def build_unsloth_trainer(
+    *,
     plan: TrainingPlan,
     base_model: Path,
     model_params: Mapping[str, Any],
@@ -169,11 +172,11 @@ def build_unsloth_trainer(
     ``training.sft.gradient_checkpointing`` becomes Unsloth's own ``"unsloth"`` checkpointing
     (the Trainer's is switched off so the two do not stack).
     """
-    import unsloth  # noqa: F401  (must patch transformers/trl before they build anything)
-    from datasets import Dataset
-    from trl import SFTConfig, SFTTrainer
-    from unsloth import FastLanguageModel
-    from unsloth.chat_templates import train_on_responses_only
+    import unsloth  # noqa: F401, PLC0415  (must patch transformers/trl before they build anything)
+    from datasets import Dataset  # noqa: PLC0415
+    from trl import SFTConfig, SFTTrainer  # noqa: PLC0415
+    from unsloth import FastLanguageModel  # noqa: PLC0415
+    from unsloth.chat_templates import train_on_responses_only  # noqa: PLC0415
 
     model, tokenizer = FastLanguageModel.from_pretrained(
         model_name=str(base_model),

@@ -1,0 +1,57 @@
+"""NaN/inf losses stop training with a clear error, in the callback and in a real run."""
+
+from __future__ import annotations
+
+import math
+import shutil
+from types import SimpleNamespace
+
+import pytest
+
+from python_tutor.pipelines.training.callbacks import NonFiniteLossError, StopOnNonFiniteLoss
+from python_tutor.pipelines.training.nodes import train_lora_adapter
+
+STATE = SimpleNamespace(global_step=7)
+
+
+@pytest.mark.parametrize("logs", [{"loss": math.nan}, {"eval_loss": math.inf}])
+def test_non_finite_loss_raises_naming_step_and_knob(logs):
+    with pytest.raises(NonFiniteLossError, match="at step 7.*training.sft.learning_rate"):
+        StopOnNonFiniteLoss().on_log(None, STATE, None, logs=logs)
+
+
+def test_finite_losses_and_other_metrics_pass():
+    callback = StopOnNonFiniteLoss()
+    callback.on_log(None, STATE, None, logs={"loss": 2.5, "eval_loss": 2.4})
+    callback.on_log(None, STATE, None, logs={"grad_norm": math.inf})  # fp16 overflow: skipped
+    callback.on_log(None, STATE, None, logs=None)
+
+
+@pytest.fixture(scope="module")
+def nan_llama_dir(tiny_llama_dir, tmp_path_factory):
+    """The tiny model with a NaN in its final norm: every loss is NaN from the first step."""
+    import torch
+    from transformers import LlamaForCausalLM
+
+    target = tmp_path_factory.mktemp("nan_llama")
+    shutil.copytree(tiny_llama_dir, target, dirs_exist_ok=True)
+    model = LlamaForCausalLM.from_pretrained(target)
+    with torch.no_grad():
+        model.model.norm.weight[0] = math.nan
+    model.save_pretrained(target)
+    return target
+
+
+def test_a_diverging_run_stops_without_saving(
+    nan_llama_dir, tutor_train, tutor_val, training_params, tmp_path
+):
+    params = training_params
+    params["sft"]["eval_on_start"] = False
+    with pytest.raises(NonFiniteLossError, match=r"loss = nan at step 1"):
+        train_lora_adapter(
+            tutor_train=tutor_train,
+            tutor_val=tutor_val,
+            base_model=nan_llama_dir,
+            **params,
+        )
+    assert not (tmp_path / "checkpoints" / "adapter").exists()

@@ -49,11 +49,6 @@ class TestGGUFFileDataset:
         with pytest.raises(DatasetError, match="not a GGUF file"):
             dataset.save(fake)
 
-    def test_optional_writes_nothing_for_false(self, tmp_path):
-        dataset = GGUFFileDataset(filepath=str(tmp_path / "lora.F16.gguf"), optional=True)
-        dataset.save(False)
-        assert not dataset.exists()
-
 
 class TestGGUFFileDatasetVersioned:
     def test_gguf_and_modelfile_share_one_version_folder(self, tmp_path, gguf):

@@ -83,9 +83,7 @@ class GGUFFileDataset(_SiblingVersionedDataset):
     """A ``.gguf`` file: saved from the local path the converter wrote, loaded as a local path.
 
     The catalog file name is the product's name, so a file of another name (another
-    ``outtype``) is refused rather than silently renamed. ``optional: true`` is for artifacts a
-    parameter may switch off (the LoRA GGUF): the node then returns ``False`` (Kedro refuses
-    ``None``) and nothing is written.
+    ``outtype``) is refused rather than silently renamed.
 
     Example catalog entry::
 
@@ -94,10 +92,6 @@ class GGUFFileDataset(_SiblingVersionedDataset):
           filepath: data/06_models/tutor/tutor.Q8_0.gguf
           versioned: true
     """
-
-    def __init__(self, *, optional: bool = False, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._optional = optional
 
     def load(self) -> Path:
         """The local path of the (latest or pinned) version; remote files are fetched first."""
@@ -110,10 +104,8 @@ class GGUFFileDataset(_SiblingVersionedDataset):
         self._fs.get(path, str(local))
         return local
 
-    def save(self, data: Path | bool) -> None:
-        """Copy the GGUF file ``data`` into a new version (nothing for ``False`` if optional)."""
-        if data is False and self._optional:
-            return
+    def save(self, data: Path) -> None:
+        """Copy the GGUF file ``data`` into a new version."""
         source = Path(data)
         if source.name != self._filepath.name:
             raise DatasetError(
@@ -125,9 +117,6 @@ class GGUFFileDataset(_SiblingVersionedDataset):
                 raise DatasetError(f"Cannot save '{source}': it is not a GGUF file")
         self._fs.put_file(str(source), self._save_path())
         self._invalidate_cache()
-
-    def _describe(self) -> dict[str, Any]:
-        return {**super()._describe(), "optional": self._optional}
 
 
 class OllamaModelfileDataset(_SiblingVersionedDataset):

@@ -94,3 +94,13 @@ def test_merged_checkpoint_is_the_adapted_model_in_16_bit(exported, adapter_dir,
     assert (adapted - plain).abs().max() > 0.1  # the adapter matters...
     assert (merged - adapted).abs().max() < 0.05  # ...and the merge keeps it (bf16 rounding)
     assert exported["conversion_stats"]["gguf_bytes"] > 0
+
+
+def test_lora_gguf_switched_off_still_records_the_run(tmp_path):
+    from python_tutor.pipelines.export.nodes import convert_lora_adapter
+
+    plan = {"scratch_dir": str(tmp_path), "export_lora_gguf": False}
+    folder, record = convert_lora_adapter(plan)
+    assert record["exported"] is False
+    assert json.loads((folder / "lora_export.json").read_text()) == record
+    assert not list(folder.glob("*.gguf"))

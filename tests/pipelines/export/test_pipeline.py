@@ -36,9 +36,9 @@ def _catalog(tmp_path, tiny_llama_dir, tutor_val, params, adapter_version):
             "ollama_modelfile": OllamaModelfileDataset(
                 filepath=str(tmp_path / "tutor" / "Modelfile"), version=Version(None, None)
             ),
-            "lora_gguf": GGUFFileDataset(
-                filepath=str(tmp_path / "lora" / "tutor-lora.F16.gguf"),
-                optional=True,
+            "lora_gguf": ModelDirectoryDataset(
+                filepath=str(tmp_path / "lora_gguf"),
+                marker="lora_export.json",
                 version=Version(None, None),
             ),
             "export_report": MemoryDataset(),
@@ -81,5 +81,6 @@ def test_exports_an_older_adapter_to_a_verified_gguf_with_its_modelfile(
     assert (gguf.parent / modelfile["from"]).resolve() == gguf.resolve()
     assert modelfile["system"] == SYSTEM
     assert modelfile["stop"] == ["<|im_end|>", "<|im_start|>"]
-    assert catalog["lora_gguf"].load().read_bytes()[:4] == b"GGUF"
+    lora_gguf = catalog["lora_gguf"].load() / "tutor-lora.F16.gguf"
+    assert lora_gguf.read_bytes()[:4] == b"GGUF"
     json.dumps(report, default=str)

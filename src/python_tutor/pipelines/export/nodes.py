@@ -7,6 +7,7 @@ conversion never turns into the "latest" model that evaluation or users pick up.
 from __future__ import annotations
 
 import importlib.metadata
+import json
 import logging
 import shutil
 from collections.abc import Mapping
@@ -27,6 +28,7 @@ logger = logging.getLogger(__name__)
 MERGED_SUBDIR = "merged"
 GGUF_SUBDIR = "gguf"
 LORA_SUBDIR = "lora_gguf"
+LORA_RECORD = "lora_export.json"
 
 
 def _size(path: Path) -> int:
@@ -169,31 +171,35 @@ def convert_to_gguf(
     }
 
 
-def convert_lora_adapter(export_plan: Mapping[str, Any]) -> tuple[Path | bool, dict[str, Any]]:
+def convert_lora_adapter(export_plan: Mapping[str, Any]) -> tuple[Path, dict[str, Any]]:
     """The adapter alone as a GGUF LoRA (Ollama's ``ADAPTER``), when ``export_lora_gguf``.
 
+    Always returns a folder with ``lora_export.json`` saying what was done, so the versioned
+    ``lora_gguf`` records a switched-off run too (Kedro cannot save "nothing").
+
     Returns:
-        The local file, or False when switched off (the dataset then writes nothing), and its
-        figures.
+        The folder (with ``<stem>-lora.<TYPE>.gguf`` when exported) and its figures.
     """
-    if not export_plan["export_lora_gguf"]:
-        return False, {"exported": False}
     outdir = _fresh(Path(export_plan["scratch_dir"]) / LORA_SUBDIR)
-    outfile = outdir / export_plan["lora_gguf_name"]
-    seconds = convert_adapter(
-        export_plan["scripts"]["lora_script"],
-        Path(export_plan["adapter_dir"]),
-        Path(export_plan["base_dir"]),
-        outfile,
-        export_plan["lora_outtype"],
-        python=export_plan["python"],
-    )
-    return outfile, {
-        "exported": True,
-        "file": outfile.name,
-        "bytes": _size(outfile),
-        "conversion_seconds": round(seconds, 2),
-    }
+    record: dict[str, Any] = {"exported": False, "reason": "export.conversion.export_lora_gguf"}
+    if export_plan["export_lora_gguf"]:
+        outfile = outdir / export_plan["lora_gguf_name"]
+        seconds = convert_adapter(
+            export_plan["scripts"]["lora_script"],
+            Path(export_plan["adapter_dir"]),
+            Path(export_plan["base_dir"]),
+            outfile,
+            export_plan["lora_outtype"],
+            python=export_plan["python"],
+        )
+        record = {
+            "exported": True,
+            "file": outfile.name,
+            "bytes": _size(outfile),
+            "conversion_seconds": round(seconds, 2),
+        }
+    (outdir / LORA_RECORD).write_text(json.dumps(record, indent=2), encoding="utf-8")
+    return outdir, record
 
 
 def check_gguf_fidelity(

@@ -12,6 +12,7 @@ from kedro.runner import SequentialRunner
 from python_tutor.datasets.gguf_file import GGUFFileDataset, OllamaModelfileDataset
 from python_tutor.datasets.model_directory import ModelDirectoryDataset
 from python_tutor.pipelines.export import create_pipeline
+from python_tutor.pipelines.export.fidelity import FidelityError
 from python_tutor.pipelines.export.modelfile import parse_modelfile
 
 from .conftest import SYSTEM, make_adapter
@@ -84,3 +85,33 @@ def test_exports_an_older_adapter_to_a_verified_gguf_with_its_modelfile(
     lora_gguf = catalog["lora_gguf"].load() / "tutor-lora.F16.gguf"
     assert lora_gguf.read_bytes()[:4] == b"GGUF"
     json.dumps(report, default=str)
+
+
+@pytest.mark.slow
+def test_a_gguf_failing_the_fidelity_check_is_not_published(exported, tutor_val, tmp_path):
+    catalog = DataCatalog(
+        {
+            "converted_gguf": MemoryDataset(exported["wrong_gguf"]),
+            "merged_model": MemoryDataset(exported["merged"]),
+            "export_plan": MemoryDataset(exported["plan"], copy_mode="assign"),
+            "tutor_val": MemoryDataset(tutor_val),
+            "merge_stats": MemoryDataset(exported["merge_stats"]),
+            "conversion_stats": MemoryDataset(exported["conversion_stats"]),
+            "lora_conversion_stats": MemoryDataset({"exported": False}),
+            "gguf_model": GGUFFileDataset(
+                filepath=str(tmp_path / "tutor" / "tutor.Q8_0.gguf"), version=Version(None, None)
+            ),
+            "ollama_modelfile": OllamaModelfileDataset(
+                filepath=str(tmp_path / "tutor" / "Modelfile"), version=Version(None, None)
+            ),
+            "export_report": MemoryDataset(),
+        }
+    )
+    for key in ("modelfile", "fidelity"):
+        catalog[f"params:export.{key}"] = exported["params"][key]
+    pipeline = create_pipeline().from_nodes("check_gguf_fidelity_node")
+
+    with pytest.raises(FidelityError, match="next_token_agreement"):
+        SequentialRunner().run(pipeline, catalog)
+    assert not catalog["gguf_model"].exists()
+    assert not catalog["ollama_modelfile"].exists()

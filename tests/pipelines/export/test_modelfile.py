@@ -6,12 +6,13 @@ import pytest
 from transformers import AutoTokenizer
 
 from python_tutor.chat_templates import BUILTIN, MODEL, render, resolve_chat_template
+from python_tutor.pipelines.evaluation.go_template import render_ollama_template
 from python_tutor.pipelines.export.modelfile import parse_modelfile, render_modelfile
 from python_tutor.pipelines.export.nodes import publish_gguf
-from tests.test_chat_templates import render_ollama
 
 from .conftest import QUESTIONS, SYSTEM
 
+LLAMA3_TOKENS = ["<|begin_of_text|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"]
 SAMPLING = {"temperature": 0.2, "top_p": 0.9, "repeat_penalty": 1.1, "num_ctx": 2048}
 
 
@@ -42,15 +43,24 @@ def test_template_renders_as_training_did(smollm2, name):
         {"role": "user", "content": QUESTIONS[0]},
     ]
     trained = render(smollm2, template, conversation, add_generation_prompt=True)
-    assert render_ollama(parsed["template"], conversation) == trained
+    assert render_ollama_template(parsed["template"], parsed["system"], conversation[1:]) == trained
 
 
-def test_llama3_layout_gives_its_own_stops():
-    parsed = parse_modelfile(
-        render_modelfile("tutor.Q8_0.gguf", BUILTIN["llama-3.1"], SYSTEM, SAMPLING)
-    )
-    assert "<|eot_id|>" in parsed["stop"]
-    assert parsed["template"].startswith("<|start_header_id|>system")
+def test_llama3_layout_renders_as_training_did(smollm2_tokenizer_dir):
+    """The LLaMA 3.2 recipe: LLaMA-3 headers and <|eot_id|> stops (Ollama adds BOS itself)."""
+    tokenizer = AutoTokenizer.from_pretrained(smollm2_tokenizer_dir)
+    tokenizer.add_tokens(LLAMA3_TOKENS, special_tokens=True)
+    tokenizer.bos_token = "<|begin_of_text|>"
+    template = BUILTIN["llama-3.1"]
+    parsed = parse_modelfile(render_modelfile("tutor.Q8_0.gguf", template, SYSTEM, SAMPLING))
+    assert parsed["stop"][0] == "<|eot_id|>"
+    conversation = [
+        {"role": "system", "content": SYSTEM},
+        {"role": "user", "content": QUESTIONS[2]},
+    ]
+    trained = render(tokenizer, template, conversation, add_generation_prompt=True)
+    ollama = render_ollama_template(parsed["template"], parsed["system"], conversation[1:])
+    assert "<|begin_of_text|>" + ollama == trained
 
 
 def test_unknown_sampling_parameter_names_the_key(smollm2):

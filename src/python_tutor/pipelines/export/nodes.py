@@ -91,6 +91,7 @@ def check_export_inputs(
         "base_dir": str(base_model),
         "model_type": base_config.get("model_type"),
         "lora_modules": len(adapter["modules"]),
+        "lora_targets": sorted(adapter["modules"]),
         "lora_rank": adapter["config"].get("r"),
         "chat_template": template,
         "outtype": outtype,
@@ -127,10 +128,13 @@ def merge_lora_adapter(
     base = AutoModelForCausalLM.from_pretrained(
         export_plan["base_dir"], dtype=getattr(torch, merge["compute_dtype"])
     )
-    before = {name: tensor.detach().clone() for name, tensor in base.state_dict().items()}
+    # Only the adapted weights can change: keep copies of those alone (memory of a 1B+ model).
+    state = base.state_dict()
+    weights = [f"{m}.weight" for m in export_plan["lora_targets"] if f"{m}.weight" in state]
+    before = {name: state[name].detach().clone() for name in weights}
     merged = PeftModel.from_pretrained(base, export_plan["adapter_dir"]).merge_and_unload()
     after = merged.state_dict()
-    change = max(float((after[name] - before[name]).abs().max()) for name in before)
+    change = max((float((after[n] - before[n]).abs().max()) for n in weights), default=0.0)
     merged = merged.to(getattr(torch, merge["save_dtype"]))
     merged.save_pretrained(target)
     tokenizer = AutoTokenizer.from_pretrained(export_plan["adapter_dir"])

@@ -82,3 +82,14 @@ def test_a_gguf_with_the_wrong_chat_template_fails_the_check(exported, tutor_val
             tutor_val,
             exported["params"]["fidelity"],
         )
+
+
+def test_tutor_val_is_compared_with_the_one_training_recorded(tutor_val):
+    from python_tutor.pipelines.export.nodes import _same_data_as_training
+    from python_tutor.pipelines.training.conversations import check_conversations, content_sha256
+
+    recorded = content_sha256(check_conversations(tutor_val, "tutor_val"))
+    plan = {"adapter_dir": "adapter", "tutor_val_sha256": recorded}
+    assert _same_data_as_training(tutor_val, plan) is True
+    assert _same_data_as_training(tutor_val.head(2), plan) is False
+    assert _same_data_as_training(tutor_val, {"tutor_val_sha256": None}) is None

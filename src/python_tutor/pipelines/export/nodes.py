@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from python_tutor.chat_templates import MODEL, apply_chat_template, resolve_chat_template
+from python_tutor.pipelines.training.conversations import check_conversations, content_sha256
 
 from .convert import convert_adapter, convert_checkpoint, gguf_file_name
 from .fidelity import enforce_thresholds, measure_fidelity, system_prompt_of, validation_prompts
@@ -92,6 +93,7 @@ def check_export_inputs(
         "model_type": base_config.get("model_type"),
         "lora_modules": len(adapter["modules"]),
         "lora_targets": sorted(adapter["modules"]),
+        "tutor_val_sha256": _recorded_sha256(adapter["provenance"], "tutor_val"),
         "lora_rank": adapter["config"].get("r"),
         "chat_template": template,
         "outtype": outtype,
@@ -105,6 +107,12 @@ def check_export_inputs(
         "python": converter.get("python"),
         "scratch_dir": str(conversion["scratch_dir"]),
     }
+
+
+def _recorded_sha256(provenance: Mapping[str, Any], dataset: str) -> str | None:
+    """The fingerprint training recorded for ``dataset`` (provenance ``data.<name>.sha256``)."""
+    record = (provenance.get("data") or {}).get(dataset) or {}
+    return record.get("sha256")
 
 
 def merge_lora_adapter(
@@ -231,7 +239,31 @@ def check_gguf_fidelity(
         "continuation_agreement": float(fidelity["min_continuation_agreement"]),
     }
     enforce_thresholds(figures, thresholds)
-    return {**figures, "thresholds": thresholds, "passed": True}
+    return {
+        **figures,
+        "thresholds": thresholds,
+        "passed": True,
+        "tutor_val_as_in_training": _same_data_as_training(tutor_val, export_plan),
+    }
+
+
+def _same_data_as_training(tutor_val: pd.DataFrame, export_plan: Mapping[str, Any]) -> bool | None:
+    """Whether ``tutor_val`` is the one the adapter was validated on (None: not recorded).
+
+    The prompts and the Modelfile's SYSTEM come from it; a newer formatting run may have
+    changed the system prompt since the adapter was trained, which the log then says.
+    """
+    recorded = export_plan.get("tutor_val_sha256")
+    if not recorded:
+        return None
+    same = content_sha256(check_conversations(tutor_val, "tutor_val")) == recorded
+    if not same:
+        logger.warning(
+            "tutor_val differs from the one adapter %s was trained with; load that version "
+            "(--load-versions tutor_val:<version>) for the exact training system prompt",
+            export_plan["adapter_dir"],
+        )
+    return same
 
 
 def publish_gguf(

@@ -30,6 +30,8 @@ SHAPES = (
     ("small-h256-l4", 256, 768, 4, 4, 2),
     ("medium-h512-l8", 512, 1536, 8, 8, 4),
 )
+# Llama-3.2-1B's shape (FACTS.md) with the SmolLM2 vocabulary: ~1B parameters.
+LLAMA_1B = ("llama-1b-shape-h2048-l16", 2048, 8192, 16, 32, 8)
 
 
 def _size(path: Path) -> int:
@@ -64,6 +66,7 @@ def _real_base() -> Path | None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--outtypes", default="q8_0,f16")
+    parser.add_argument("--with-1b", action="store_true", help="add a Llama-3.2-1B-shaped row")
     parser.add_argument("--out", type=Path, default=None, help="write the Markdown table here")
     args = parser.parse_args()
     params = yaml.safe_load((ROOT / "conf/base/parameters_export.yml").read_text())["export"]
@@ -76,7 +79,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         checkpoints = [
             (shape[0], _random_checkpoint(shape, real, Path(scratch) / shape[0]))
-            for shape in SHAPES
+            for shape in (*SHAPES, *([LLAMA_1B] if args.with_1b else []))
         ]
         checkpoints.append(("SmolLM2-135M (real)", real))
         for name, checkpoint in checkpoints:
@@ -92,7 +95,8 @@ def main() -> None:
         "# Export: conversion time against checkpoint size",
         "",
         "Command: `KEDRO_DISABLE_TELEMETRY=true HF_HUB_OFFLINE=1 .venv/bin/python "
-        f"benchmarks/export_conversion.py --outtypes {args.outtypes} --out <this file>`",
+        f"benchmarks/export_conversion.py --outtypes {args.outtypes}"
+        f"{' --with-1b' if args.with_1b else ''} --out <this file>`",
         "",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores (shared), Python "
         f"{platform.python_version()}, {platform.platform()}. Converter: "

@@ -298,8 +298,9 @@ class TestScoring:
         rows, samples = n.score_evaluation(prompts, base, tuned, gguf, params["scoring"])
         by = {row["model"]: row for row in rows}
         assert by["gguf"] == gguf
-        assert by["fine_tuned"]["es_answer_rate"]["passed"] == 4  # 2 prose + 2 problems
-        assert by["base"]["es_answer_rate"]["passed"] == 0
+        # Code-only and too-short answers have no language: they are not counted.
+        assert by["fine_tuned"]["es_answer_rate"] == {"rate": 1.0, "passed": 4, "total": 4}
+        assert by["base"]["es_answer_rate"] == {"rate": 0.0, "passed": 0, "total": 2}
         assert by["fine_tuned"]["pass_at_1_problems"] == {"rate": 1.0, "passed": 2, "total": 2}
         assert by["base"]["pass_at_1_problems"] == {"rate": 0.0, "passed": 0, "total": 2}
         assert by["base"]["code_parse_rate"] == {"rate": 0.5, "passed": 1, "total": 2}
@@ -333,7 +334,7 @@ class TestReport:
         report = n.write_evaluation_report(rows, samples, prompts, "es", params["report"])
         assert "**gguf**: not measured (no gguf_model/ollama_modelfile)" in report
         assert prompts["data"]["tutor_test_fingerprint"] in report
-        assert "| es answer rate | 0% (0/5) | 100% (5/5) |" in report
+        assert "| es answer rate | 0% (0/3) | 100% (5/5) |" in report
         assert "**The fine-tuned model beats the base on both.**" in report
         assert report.count("data:image/png;base64,") == 2
         assert "pass@1 is measured on the problem set only" in report

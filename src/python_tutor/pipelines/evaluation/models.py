@@ -56,7 +56,7 @@ def load_transformers_model(
     import torch  # noqa: PLC0415
     from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: PLC0415
 
-    torch.set_num_threads(int(runtime["num_threads"]))
+    torch.set_num_threads(int(runtime["torch_threads"]))
     dtype = getattr(torch, runtime["torch_dtype"])
     model = AutoModelForCausalLM.from_pretrained(base_model, dtype=dtype)
     tokenizer_dir = base_model
@@ -193,7 +193,7 @@ def load_gguf_model(gguf_model: Path, runtime: Mapping[str, Any]) -> Any:
     return Llama(
         model_path=str(gguf_model),
         n_ctx=int(runtime["gguf_context"]),
-        n_threads=int(runtime["num_threads"]),
+        n_threads=int(runtime["gguf_threads"]),
         seed=int(runtime["seed"]),
         verbose=False,
     )

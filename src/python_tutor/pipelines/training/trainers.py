@@ -140,8 +140,12 @@ def build_hf_trainer(
 
     disable_progress_bars()  # dataset preparation bars; the training bar stays
     tokenizer, template = load_tokenizer(base_model, model_params.get("chat_template"))
-    quantization = None
+    quantization, device_map = None, None
     if plan.load_in_4bit:
+        import torch  # noqa: PLC0415
+
+        # bitsandbytes quantises while loading onto the GPU; the Trainer cannot move it later
+        device_map = {"": torch.cuda.current_device()}
         quantization = BitsAndBytesConfig(
             load_in_4bit=True,
             bnb_4bit_quant_type="nf4",
@@ -152,6 +156,7 @@ def build_hf_trainer(
         base_model,
         dtype=torch_dtype(weights_precision(plan)),
         quantization_config=quantization,
+        device_map=device_map,
     )
     model.config.use_cache = False
     trainer = SFTTrainer(

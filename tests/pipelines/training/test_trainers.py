@@ -1,0 +1,154 @@
+"""The GPU code paths, wired against recording stand-ins (CPU has no CUDA, Unsloth or
+bitsandbytes): what Unsloth and bitsandbytes are asked to do is what the recipe says."""
+
+from __future__ import annotations
+
+import sys
+import types
+
+import pandas as pd
+import pytest
+import torch
+
+from python_tutor.pipelines.training import trainers
+from python_tutor.pipelines.training.backend_selection import TrainingPlan
+from python_tutor.pipelines.training.conversations import check_conversations
+from python_tutor.pipelines.training.trainers import sft_config_fields, sft_config_kwargs
+
+from .conftest import SYSTEM, conversation
+
+GPU_PLAN = TrainingPlan(
+    backend="unsloth", device="cuda", precision="bf16", load_in_4bit=True, optim="adamw_8bit"
+)
+
+
+def kwargs_for(params, plan):
+    sft = {**params["sft"], "gradient_checkpointing": True}
+    sft_kwargs = sft_config_kwargs(
+        sft_params=sft,
+        plan=plan,
+        max_seq_length=params["model"]["max_seq_length"],
+        output_dir=params["run"]["checkpoint_dir"],
+        accepted=sft_config_fields(),
+    )
+    # the stand-ins train nothing; CPU keeps TRL from looking for the GPU
+    return {**sft_kwargs, "use_cpu": True, "bf16": False, "optim": "adamw_torch"}
+
+
+@pytest.fixture
+def fake_unsloth(monkeypatch, tiny_llama3_dir):
+    """An ``unsloth`` package that records its calls and hands back the tiny model."""
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    calls = {}
+
+    class FastLanguageModel:
+        @staticmethod
+        def from_pretrained(**kwargs):
+            calls["from_pretrained"] = kwargs
+            model = AutoModelForCausalLM.from_pretrained(kwargs["model_name"])
+            return model, AutoTokenizer.from_pretrained(kwargs["model_name"])
+
+        @staticmethod
+        def get_peft_model(model, **kwargs):
+            calls["get_peft_model"] = kwargs
+            config = LoraConfig(
+                task_type="CAUSAL_LM",
+                r=kwargs["r"],
+                lora_alpha=kwargs["lora_alpha"],
+                target_modules=kwargs["target_modules"],
+            )
+            return get_peft_model(model, config)
+
+    def train_on_responses_only(trainer, **kwargs):
+        calls["train_on_responses_only"] = kwargs
+        return trainer
+
+    unsloth = types.ModuleType("unsloth")
+    unsloth.FastLanguageModel = FastLanguageModel
+    chat_templates = types.ModuleType("unsloth.chat_templates")
+    chat_templates.train_on_responses_only = train_on_responses_only
+    monkeypatch.setitem(sys.modules, "unsloth", unsloth)
+    monkeypatch.setitem(sys.modules, "unsloth.chat_templates", chat_templates)
+    return calls
+
+
+def test_unsloth_backend_follows_the_recipe(fake_unsloth, tiny_llama3_dir, training_params):
+    params = training_params
+    conversations = check_conversations(pd.DataFrame([conversation(3)]), "tutor_train")
+    built = trainers.build_unsloth_trainer(
+        plan=GPU_PLAN,
+        base_model=tiny_llama3_dir,
+        model_params={**params["model"], "chat_template": "llama-3.1"},
+        lora_params=params["lora"],
+        sft_kwargs=kwargs_for(params, GPU_PLAN),
+        train=conversations,
+        val=conversations,
+        callbacks=[],
+    )
+    loaded = fake_unsloth["from_pretrained"]
+    assert loaded["model_name"] == str(tiny_llama3_dir)
+    assert loaded["max_seq_length"] == params["model"]["max_seq_length"]
+    assert loaded["load_in_4bit"] is True and loaded["dtype"] == torch.bfloat16
+    peft = fake_unsloth["get_peft_model"]
+    assert peft["use_gradient_checkpointing"] == "unsloth"
+    assert peft["random_state"] == params["sft"]["seed"]
+    assert (peft["r"], peft["lora_alpha"], peft["bias"]) == (4, 8, "none")
+    assert peft["target_modules"] == params["lora"]["target_modules"]
+    assert fake_unsloth["train_on_responses_only"] == {
+        "instruction_part": "<|start_header_id|>user<|end_header_id|>\n\n",
+        "response_part": "<|start_header_id|>assistant<|end_header_id|>\n\n",
+    }
+    # Unsloth's own checkpointing replaces the Trainer's; the rendered text carries the layout
+    assert built.trainer.args.gradient_checkpointing is False
+    assert built.template.name == "llama-3.1"
+    text = built.tokenizer.decode(built.trainer.train_dataset[0]["input_ids"])
+    assert SYSTEM in text and "<|start_header_id|>assistant<|end_header_id|>" in text
+    assert text.count("<|begin_of_text|>") == 1  # the template's BOS, not a second one
+
+
+def hf_load_arguments(monkeypatch, base_model, params, plan):
+    """What ``build_hf_trainer`` hands ``from_pretrained`` (nothing is loaded)."""
+    from transformers import AutoModelForCausalLM
+
+    seen = {}
+
+    def fake_from_pretrained(path, **kwargs):
+        seen.update(kwargs)
+        raise RuntimeError("stop after loading")
+
+    monkeypatch.setattr(AutoModelForCausalLM, "from_pretrained", fake_from_pretrained)
+    with pytest.raises(RuntimeError, match="stop after loading"):
+        trainers.build_hf_trainer(
+            plan=plan,
+            base_model=base_model,
+            model_params=params["model"],
+            lora_params=params["lora"],
+            sft_kwargs={},
+            train=[],
+            val=[],
+            callbacks=[],
+        )
+    return seen
+
+
+def test_hf_backend_loads_4bit_nf4_on_the_gpu(monkeypatch, tiny_llama_dir, training_params):
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
+    plan = TrainingPlan(
+        backend="hf", device="cuda", precision="fp16", load_in_4bit=True, optim="adamw_8bit"
+    )
+    seen = hf_load_arguments(monkeypatch, tiny_llama_dir, training_params, plan)
+    quantization = seen["quantization_config"]
+    assert quantization.load_in_4bit and quantization.bnb_4bit_quant_type == "nf4"
+    assert quantization.bnb_4bit_compute_dtype == torch.float16
+    assert seen["dtype"] == torch.float16 and seen["device_map"] == {"": 0}
+
+
+def test_hf_backend_keeps_fp32_weights_on_cpu(monkeypatch, tiny_llama_dir, training_params):
+    plan = TrainingPlan(
+        backend="hf", device="cpu", precision="bf16", load_in_4bit=False, optim="adamw_torch"
+    )
+    seen = hf_load_arguments(monkeypatch, tiny_llama_dir, training_params, plan)
+    assert seen["dtype"] == torch.float32
+    assert seen["quantization_config"] is None and seen["device_map"] is None

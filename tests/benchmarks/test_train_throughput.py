@@ -236,3 +236,39 @@ def test_markdown_shows_failures_and_ratio_to_the_recipe(bench):
     )
     assert "failed: timed out after 9 s" in table
     assert "| 20,000 | 4.00x | 1.0 GiB |" in table
+
+
+@pytest.mark.slow
+def test_dry_run_trains_through_the_project_trainers(smollm2_tokenizer_dir, tmp_path):
+    """--dry-run end to end on the CPU (tiny model, the hf fallback): the worker still fits the
+    project's trainer API and writes a result row with real tokens and losses (~2 min)."""
+    import json
+    import os
+    import subprocess
+
+    out = tmp_path / "out"
+    command = [
+        sys.executable,
+        str(ROOT / "benchmarks" / "train_throughput.py"),
+        "--dry-run",
+        "--configs",
+        "baseline",
+        "--conversations",
+        "16",
+        "--tokenizer",
+        str(smollm2_tokenizer_dir),
+        "--work-dir",
+        str(tmp_path / "work"),
+        "--out",
+        str(out),
+    ]
+    done = subprocess.run(
+        command, capture_output=True, text=True, timeout=900, env=dict(os.environ), check=False
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    (row,) = json.loads((out / "train_throughput.json").read_text())["rows"]
+    assert row["plan"]["backend"] == "hf"
+    assert row["tokens_per_second"] > 0
+    assert 0 < row["trained_token_fraction"] < 1  # the prompt is masked, the answer is not
+    assert len(row["loss"]) == row["steps"] == 2
+    assert (out / "train_throughput_loss.png").stat().st_size > 0

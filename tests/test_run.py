@@ -45,6 +45,7 @@ def test_ingestion_twice_gives_two_versions_and_load_versions_reads_the_older(pr
     lineage = json.loads((examples_versions[-1] / "_lineage.json").read_text())
     assert lineage["inputs"] == {"raw_snapshot": older}
     assert lineage["node"] == "build_examples_node"
+    assert lineage["datasets"] == ["examples"]
     assert lineage["parameters"]["params:ingestion.limits"]["max_cell_chars"] > 0
 
     report_dir = sorted((project / "data/08_reporting/ingestion_report.json").iterdir())[-1]

@@ -68,14 +68,20 @@ class LineageHooks:
         folder = version_dir(dataset, version)
         if not folder.is_dir():  # a remote filesystem: lineage is local-only for now
             return
+        path = folder / LINEAGE_FILE
+        datasets = [dataset_name]
+        if path.is_file():  # several datasets can share one version folder (GGUF + Modelfile)
+            earlier = json.loads(path.read_text(encoding="utf-8"))
+            if earlier.get("node") == node.name and earlier.get("version") == version:
+                datasets = sorted({*earlier.get("datasets", []), dataset_name})
         record = {
-            "dataset": dataset_name,
+            "datasets": datasets,
             "version": version,
             "node": node.name,
             "saved_at": datetime.now(UTC).isoformat(timespec="seconds"),
             **self._inputs.get(node.name, {"inputs": {}, "parameters": {}}),
         }
-        (folder / LINEAGE_FILE).write_text(
+        path.write_text(
             json.dumps(record, indent=2, ensure_ascii=False, default=str), encoding="utf-8"
         )
 

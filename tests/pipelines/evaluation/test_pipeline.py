@@ -348,6 +348,16 @@ class TestReport:
         assert "NOT better" in report
         assert "does not beat the base" in report and "12 optimizer steps" in report
 
+    def test_a_gguf_older_than_the_adapter_is_flagged(self, prompts, params):
+        rows, samples = self.scored(prompts, params, [SPANISH] * 3)
+        rows[1]["version"] = "2026-11-29T02.35.27.746Z"
+        rows[2] = {**rows[1], "model": "gguf", "version": "2026-11-29T02.15.27.311Z"}
+        report = n.write_evaluation_report(rows, samples, prompts, "es", params["report"])
+        assert "**Warning**: the GGUF (version 2026-11-29T02.15.27.311Z) is older" in report
+        rows[2]["version"] = "2026-11-29T02.40.00.000Z"
+        report = n.write_evaluation_report(rows, samples, prompts, "es", params["report"])
+        assert "**Warning**" not in report
+
     def test_plots_are_figures_for_the_matplotlib_dataset(self, prompts, params):
         import matplotlib.pyplot as plt
 

@@ -495,9 +495,11 @@ def _verdict(by_model: Mapping[str, Mapping[str, Any]], target: str) -> list[str
         f"{train if train is not None else 'an unknown number of'} conversations "
         "(the default run is sized for 2 CPU cores)."
     )
+    judged = tuned[key]["total"]
     lines.append(
-        f"- The samples are small: {tuned[key]['total']} answers, so one answer moves the "
-        f"rate by {100 / max(1, tuned[key]['total']):.0f} points."
+        f"- The samples are small: {judged} answer(s) had enough prose to judge the language, "
+        f"so one answer moves the rate by {100 / max(1, judged):.0f} points; answers cut at "
+        "`generation.max_new_tokens` often hold only code."
     )
     return lines
 
@@ -521,6 +523,13 @@ def write_evaluation_report(
         else:
             lines.append(f"- **{row['model']}**: not measured ({row['reason']})")
     tuned = by_model.get(FINE_TUNED, {})
+    gguf = by_model.get(GGUF, {})
+    if tuned.get("version") and gguf.get("version") and gguf["version"] < tuned["version"]:
+        lines.append(
+            f"- **Warning**: the GGUF (version {gguf['version']}) is older than the adapter "
+            f"(version {tuned['version']}): it was exported from an earlier adapter, so the "
+            "gguf column does not measure this fine-tune. Re-run the export stage first."
+        )
     provenance = tuned.get("provenance") if tuned.get("measured") else None
     if provenance:
         lines.append(

@@ -55,3 +55,44 @@ def test_a_diverging_run_stops_without_saving(
             **params,
         )
     assert not (tmp_path / "checkpoints" / "adapter").exists()
+
+
+class TrainerCallbacks:
+    """The Trainer's callback API (``pop_callback``/``add_callback``) over its real handler."""
+
+    def __init__(self, callbacks):
+        from transformers.trainer_callback import CallbackHandler
+
+        self.callback_handler = CallbackHandler(callbacks, None, None, None, None)
+
+    def pop_callback(self, callback):
+        return self.callback_handler.pop_callback(callback)
+
+    def add_callback(self, callback):
+        self.callback_handler.add_callback(callback)
+
+    def names(self):
+        return [type(c).__name__ for c in self.callback_handler.callbacks]
+
+
+@pytest.mark.parametrize(
+    ("printer", "replacement"),
+    [("ProgressCallback", "ConciseProgress"), ("PrinterCallback", "ConcisePrinter")],
+)
+def test_console_prints_evaluations_only(printer, replacement, caplog):
+    import transformers
+
+    from python_tutor.pipelines.training.callbacks import quiet_console
+
+    trainer = TrainerCallbacks([transformers.DefaultFlowCallback, getattr(transformers, printer)])
+    quiet_console(trainer)
+    assert trainer.names() == ["DefaultFlowCallback", replacement]
+
+    (concise,) = (c for c in trainer.callback_handler.callbacks if type(c).__name__ == replacement)
+    state = SimpleNamespace(global_step=4, max_steps=12, log_history=[{"loss": 2.5, "step": 4}])
+    with caplog.at_level("INFO", logger="python_tutor.pipelines.training.callbacks"):
+        concise.on_log(None, state, None, logs={"loss": 2.5, "learning_rate": 1e-4})
+        concise.on_log(None, state, None, logs={"eval_loss": 2.25})
+    assert [r.getMessage() for r in caplog.records] == [
+        "step 4/12  train loss 2.5000  val loss 2.2500"
+    ]

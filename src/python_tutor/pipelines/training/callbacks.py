@@ -11,7 +11,7 @@ import math
 import time
 from typing import Any
 
-from transformers import ProgressCallback, TrainerCallback
+from transformers import PrinterCallback, ProgressCallback, TrainerCallback
 
 logger = logging.getLogger(__name__)
 
@@ -74,16 +74,36 @@ class ThroughputRecorder(TrainerCallback):
         return self.finished - self.started
 
 
+def log_evaluation(state: Any, logs: dict[str, Any] | None) -> None:
+    """One line per evaluation: step, last train loss, validation loss."""
+    if logs and "eval_loss" in logs:
+        train = next((e["loss"] for e in reversed(state.log_history) if "loss" in e), None)
+        logger.info(
+            "step %d/%d  train loss %s  val loss %.4f",
+            state.global_step,
+            state.max_steps,
+            "-" if train is None else f"{train:.4f}",
+            logs["eval_loss"],
+        )
+
+
 class ConciseProgress(ProgressCallback):
     """The progress bar, with one log line per evaluation instead of a dict per step."""
 
     def on_log(self, args, state, control, logs: dict[str, Any] | None = None, **kwargs):
-        if logs and "eval_loss" in logs:
-            train = next((e["loss"] for e in reversed(state.log_history) if "loss" in e), None)
-            logger.info(
-                "step %d/%d  train loss %s  val loss %.4f",
-                state.global_step,
-                state.max_steps,
-                "-" if train is None else f"{train:.4f}",
-                logs["eval_loss"],
-            )
+        log_evaluation(state, logs)
+
+
+class ConcisePrinter(TrainerCallback):
+    """Without a progress bar (``disable_tqdm: true``): the evaluation lines only."""
+
+    def on_log(self, args, state, control, logs: dict[str, Any] | None = None, **kwargs):
+        log_evaluation(state, logs)
+
+
+def quiet_console(trainer: Any) -> None:
+    """Replace the Trainer's printing of every log dict with the concise callbacks."""
+    if trainer.pop_callback(ProgressCallback) is not None:
+        trainer.add_callback(ConciseProgress)
+    if trainer.pop_callback(PrinterCallback) is not None:
+        trainer.add_callback(ConcisePrinter)

@@ -53,7 +53,7 @@ def train_lora_adapter(
     """
     from transformers import set_seed  # noqa: PLC0415
 
-    from .callbacks import ConciseProgress, StopOnNonFiniteLoss, ThroughputRecorder  # noqa: PLC0415
+    from .callbacks import StopOnNonFiniteLoss, ThroughputRecorder, quiet_console  # noqa: PLC0415
     from .trainers import BUILDERS, sft_config_fields, sft_config_kwargs  # noqa: PLC0415
 
     train = check_conversations(tutor_train, "tutor_train")
@@ -98,7 +98,7 @@ def train_lora_adapter(
         callbacks=callbacks,
     )
     trainer = built.trainer
-    _quiet_progress(trainer, ConciseProgress)
+    quiet_console(trainer)
     _reset_peak_memory(plan)
     trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
 
@@ -134,14 +134,6 @@ def train_lora_adapter(
     if not run.get("keep_checkpoints", False):
         remove_checkpoints(checkpoint_dir)
     return adapter_dir, metrics
-
-
-def _quiet_progress(trainer: Any, quiet_class: type) -> None:
-    """Swap the Trainer's per-step log printing for the concise progress callback."""
-    from transformers import ProgressCallback  # noqa: PLC0415
-
-    if trainer.pop_callback(ProgressCallback) is not None:
-        trainer.add_callback(quiet_class)
 
 
 def _reset_peak_memory(plan: TrainingPlan) -> None:

@@ -96,3 +96,38 @@ def test_console_prints_evaluations_only(printer, replacement, caplog):
     assert [r.getMessage() for r in caplog.records] == [
         "step 4/12  train loss 2.5000  val loss 2.2500"
     ]
+
+
+def test_tokens_counted_are_the_real_tokens_trl_counts(
+    tiny_llama_dir, training_params, tutor_train
+):
+    """The count from the trained batches equals TRL's attention-mask count (which Unsloth
+    does not log); padding is not counted."""
+    from python_tutor.pipelines.training.callbacks import ThroughputRecorder, count_training_tokens
+    from python_tutor.pipelines.training.conversations import check_conversations
+
+    from .test_masking import build
+
+    training_params["sft"].update(max_steps=2, eval_strategy="no", eval_on_start=False)
+    training_params["sft"].update(save_strategy="no")
+    conversations = check_conversations(tutor_train, "tutor_train")
+    trainer = build(tiny_llama_dir, training_params, "model", conversations).trainer
+    recorder = ThroughputRecorder()
+    trainer.add_callback(recorder)
+    count_training_tokens(trainer, recorder)
+    trainer.train()
+    logged = [e["num_tokens"] for e in trainer.state.log_history if "num_tokens" in e]
+    assert recorder.tokens == logged[-1] > 0
+
+
+def test_padding_free_batches_count_every_token():
+    import torch
+
+    from python_tutor.pipelines.training.callbacks import ThroughputRecorder
+
+    recorder = ThroughputRecorder()
+    recorder.count_batch(
+        {"input_ids": torch.ones(2, 5), "attention_mask": torch.tensor([[1] * 5, [1, 1, 0, 0, 0]])}
+    )
+    recorder.count_batch({"input_ids": torch.ones(1, 9), "position_ids": torch.arange(9)[None]})
+    assert recorder.tokens == 7 + 9

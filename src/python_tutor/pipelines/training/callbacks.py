@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from transformers import PrinterCallback, ProgressCallback, TrainerCallback
@@ -43,8 +44,8 @@ class StopOnNonFiniteLoss(TrainerCallback):
 class ThroughputRecorder(TrainerCallback):
     """Wall time and real (non-padding) tokens of this run, resumed or not.
 
-    TRL logs ``num_tokens`` (attention-mask sum, so padding is not counted) since the trainer
-    was created, which is exactly this run's share after a resume.
+    Tokens are counted from the batches the trainer trains on (``count_training_tokens``), not
+    from TRL's logged ``num_tokens``: Unsloth's patched trainer does not log it.
     """
 
     def __init__(self) -> None:
@@ -58,9 +59,12 @@ class ThroughputRecorder(TrainerCallback):
         self.started = time.perf_counter()
         self.first_step = state.global_step
 
-    def on_log(self, args, state, control, logs: dict[str, Any] | None = None, **kwargs):
-        if logs and "num_tokens" in logs:
-            self.tokens = int(logs["num_tokens"])
+    def count_batch(self, inputs: Mapping[str, Any]) -> None:
+        """Add one training micro-batch: its attention-mask sum, or every token of a
+        padding-free (flattened) batch, which has no padding to leave out."""
+        mask = inputs.get("attention_mask")
+        ids = inputs["input_ids"]
+        self.tokens += int(mask.sum()) if mask is not None else int(ids.numel())
 
     def on_train_end(self, args, state, control, **kwargs):
         self.finished = time.perf_counter()
@@ -72,6 +76,21 @@ class ThroughputRecorder(TrainerCallback):
         if self.started is None or self.finished is None:
             return 0.0
         return self.finished - self.started
+
+
+def count_training_tokens(trainer: Any, recorder: ThroughputRecorder) -> None:
+    """Let ``recorder`` see every micro-batch the trainer trains on (evaluation excluded).
+
+    The training loop calls ``self.training_step`` per micro-batch in transformers, TRL and
+    Unsloth alike, so wrapping it on the instance counts exactly what was trained.
+    """
+    training_step = trainer.training_step
+
+    def counted(model, inputs, *args, **kwargs):
+        recorder.count_batch(inputs)
+        return training_step(model, inputs, *args, **kwargs)
+
+    trainer.training_step = counted
 
 
 def log_evaluation(state: Any, logs: dict[str, Any] | None) -> None:

@@ -51,14 +51,22 @@ def train_lora_adapter(
         The adapter directory (weights, config, tokenizer with chat template, provenance.json)
         and the training metrics (losses per step, tokens/s, peak memory, duration).
     """
-    from transformers import set_seed  # noqa: PLC0415
-
-    from .callbacks import StopOnNonFiniteLoss, ThroughputRecorder, quiet_console  # noqa: PLC0415
-    from .trainers import BUILDERS, sft_config_fields, sft_config_kwargs  # noqa: PLC0415
-
     train = check_conversations(tutor_train, "tutor_train")
     val = check_conversations(tutor_val, "tutor_val")
     plan = plan_training(backend, model, sft, detect_hardware())
+    if plan.backend == "unsloth":
+        # Unsloth patches transformers, TRL and PEFT on import: it must come before them
+        import unsloth  # noqa: F401, PLC0415
+    from transformers import set_seed  # noqa: PLC0415
+
+    from .callbacks import (  # noqa: PLC0415
+        StopOnNonFiniteLoss,
+        ThroughputRecorder,
+        count_training_tokens,
+        quiet_console,
+    )
+    from .trainers import BUILDERS, sft_config_fields, sft_config_kwargs  # noqa: PLC0415
+
     params = {"backend": backend, "model": model, "lora": lora, "sft": sft, "run": run}
     data = {"tutor_train": content_sha256(train), "tutor_val": content_sha256(val)}
     what_is_trained = {key: params[key] for key in ("model", "lora", "sft")}
@@ -99,6 +107,7 @@ def train_lora_adapter(
     )
     trainer = built.trainer
     quiet_console(trainer)
+    count_training_tokens(trainer, recorder)
     _reset_peak_memory(plan)
     trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
 

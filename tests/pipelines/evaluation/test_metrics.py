@@ -39,6 +39,17 @@ class TestSplitMarkdown:
         assert split.prose == "Mira:"
         assert split.python_blocks == ("for i in range(3):\n    print(",)
 
+    def test_unfenced_code_paragraphs_are_not_prose(self):
+        answer = (
+            "Así se rota:\n\ndef rotar(xs, k): return xs[-k:] + xs[:-k]\nprint(rotar([1, 2], 1))"
+        )
+        split = m.split_markdown(answer, PY)
+        assert split.prose == "Así se rota:"
+        assert split.bare_code == (
+            "def rotar(xs, k): return xs[-k:] + xs[:-k]\nprint(rotar([1, 2], 1))",
+        )
+        assert m.split_markdown("Hola", PY).prose == "Hola"
+
     def test_an_answer_without_code_is_all_prose(self):
         split = m.split_markdown("Una tupla es inmutable.", PY)
         assert split.python_blocks == () and split.prose == "Una tupla es inmutable."

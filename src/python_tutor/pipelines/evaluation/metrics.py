@@ -23,6 +23,7 @@ class SplitAnswer:
     prose: str
     python_blocks: tuple[str, ...]
     other_blocks: tuple[str, ...]
+    bare_code: tuple[str, ...] = ()  # unfenced code paragraphs (indentation not kept)
 
     @property
     def python_code(self) -> str:
@@ -30,9 +31,12 @@ class SplitAnswer:
 
 
 def split_markdown(answer: str, python_languages: Sequence[str]) -> SplitAnswer:
-    """Prose without any code (fences, indented blocks, inline code), and the code blocks.
+    """Prose without any code (fences, indented blocks, inline code, unfenced code
+    paragraphs), and the code blocks.
 
-    A fence counts as Python when its info string's first word is in ``python_languages``.
+    A fence counts as Python when its info string's first word is in ``python_languages``;
+    unfenced code paragraphs go to ``bare_code`` (not a ```python answer, and Markdown has
+    already dropped their indentation).
     """
     from markdown_it import MarkdownIt  # noqa: PLC0415 - keep module import light
 
@@ -40,6 +44,7 @@ def split_markdown(answer: str, python_languages: Sequence[str]) -> SplitAnswer:
     prose: list[str] = []
     python_blocks: list[str] = []
     other_blocks: list[str] = []
+    bare_code: list[str] = []
     for token in MarkdownIt("commonmark").parse(answer):
         if token.type == "fence":
             info = token.info.strip().split(maxsplit=1)
@@ -47,6 +52,8 @@ def split_markdown(answer: str, python_languages: Sequence[str]) -> SplitAnswer:
             target.append(token.content)
         elif token.type == "code_block":
             other_blocks.append(token.content)
+        elif token.type == "inline" and _bare_code(token.content):
+            bare_code.append(token.content)
         elif token.type == "inline":
             words = [
                 child.content if child.type == "text" else " "
@@ -58,6 +65,23 @@ def split_markdown(answer: str, python_languages: Sequence[str]) -> SplitAnswer:
         prose="\n".join(part for part in prose if part),
         python_blocks=tuple(python_blocks),
         other_blocks=tuple(other_blocks),
+        bare_code=tuple(bare_code),
+    )
+
+
+def _bare_code(paragraph: str) -> bool:
+    """A paragraph that is Python outside any fence (small models often forget the fence).
+
+    It must parse and hold more than bare names or constants: "Hola" alone parses as a name,
+    a Spanish sentence does not parse at all.
+    """
+    try:
+        tree = ast.parse(paragraph)
+    except (SyntaxError, ValueError):
+        return False
+    return any(
+        not (isinstance(node, ast.Expr) and isinstance(node.value, (ast.Name, ast.Constant)))
+        for node in tree.body
     )
 
 

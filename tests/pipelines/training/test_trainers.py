@@ -145,10 +145,12 @@ def test_hf_backend_loads_4bit_nf4_on_the_gpu(monkeypatch, tiny_llama_dir, train
     assert seen["dtype"] == torch.float16 and seen["device_map"] == {"": 0}
 
 
-def test_hf_backend_keeps_fp32_weights_on_cpu(monkeypatch, tiny_llama_dir, training_params):
+def test_hf_backend_on_cpu_loads_bf16_weights_unquantised(
+    monkeypatch, tiny_llama_dir, training_params
+):
     plan = TrainingPlan(
         backend="hf", device="cpu", precision="bf16", load_in_4bit=False, optim="adamw_torch"
     )
     seen = hf_load_arguments(monkeypatch, tiny_llama_dir, training_params, plan)
-    assert seen["dtype"] == torch.float32
+    assert seen["dtype"] == torch.bfloat16
     assert seen["quantization_config"] is None and seen["device_map"] is None

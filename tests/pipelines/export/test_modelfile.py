@@ -6,8 +6,8 @@ import pytest
 from transformers import AutoTokenizer
 
 from python_tutor.chat_templates import BUILTIN, MODEL, render, resolve_chat_template
-from python_tutor.pipelines.evaluation.go_template import render_ollama_template
-from python_tutor.pipelines.export.modelfile import parse_modelfile, render_modelfile
+from python_tutor.go_template import render_ollama_template
+from python_tutor.modelfile import parse_modelfile, render_modelfile
 from python_tutor.pipelines.export.nodes import publish_gguf
 
 from .conftest import QUESTIONS, SYSTEM

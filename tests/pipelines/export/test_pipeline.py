@@ -11,9 +11,9 @@ from kedro.runner import SequentialRunner
 
 from python_tutor.datasets.gguf_file import GGUFFileDataset, OllamaModelfileDataset
 from python_tutor.datasets.model_directory import ModelDirectoryDataset
+from python_tutor.modelfile import parse_modelfile
 from python_tutor.pipelines.export import create_pipeline
 from python_tutor.pipelines.export.fidelity import FidelityError
-from python_tutor.pipelines.export.modelfile import parse_modelfile
 
 from .conftest import SYSTEM, make_adapter
 

@@ -19,8 +19,12 @@ class FakeBackend:
     cacheable = True
     max_chars = 1000
 
-    def __init__(self, cache_id: str = "fake:en-es", fail_after: int | None = None,
-                 crash: type[BaseException] = KeyboardInterrupt) -> None:
+    def __init__(
+        self,
+        cache_id: str = "fake:en-es",
+        fail_after: int | None = None,
+        crash: type[BaseException] = KeyboardInterrupt,
+    ) -> None:
         self.cache_id = cache_id
         self.fail_after = fail_after
         self.crash = crash

@@ -18,15 +18,28 @@ from python_tutor.pipelines.translation.engine import translate_segments
 
 from .fakes import FakeBackend
 
-RETRY_FAST = {"max_attempts": 3, "initial_wait_s": 0.5, "max_wait_s": 4,
-              "retry_on": ["timeout", "rate_limited", "http_error", "connection"]}
+RETRY_FAST = {
+    "max_attempts": 3,
+    "initial_wait_s": 0.5,
+    "max_wait_s": 4,
+    "retry_on": ["timeout", "rate_limited", "http_error", "connection"],
+}
 BATCHING = {"batch_size": 10, "batch_max_chars": 1000, "concurrency": 2}
 
 
 def google(stub, **overrides) -> DeepTranslatorBackend:
-    settings = {"name": "google", "source": "en", "target": "es", "options": {},
-                "base_url": stub.url, "max_chars": 4500, "timeout_s": 2.0,
-                "requests_per_second": None, "concurrency": 2, **overrides}
+    settings = {
+        "name": "google",
+        "source": "en",
+        "target": "es",
+        "options": {},
+        "base_url": stub.url,
+        "max_chars": 4500,
+        "timeout_s": 2.0,
+        "requests_per_second": None,
+        "concurrency": 2,
+        **overrides,
+    }
     return DeepTranslatorBackend(**settings)
 
 
@@ -77,7 +90,11 @@ class TestWebBackend:
         google_stub.script = [(429, "x", 0), (503, "x", 0), (200, None, 0)]
         sleeps: list[float] = []
         translations, failures, stats = translate_segments(
-            ["Hello."], google(google_stub), _NoCache(), BATCHING, RETRY_FAST,
+            ["Hello."],
+            google(google_stub),
+            _NoCache(),
+            BATCHING,
+            RETRY_FAST,
             sleep=sleeps.append,
         )
         assert translations == {"Hello.": "es:Hello."}
@@ -89,7 +106,11 @@ class TestWebBackend:
         google_stub.script = [(200, "<p>garbage</p>", 0)]
         sleeps: list[float] = []
         translations, failures, stats = translate_segments(
-            ["Hello."], google(google_stub), _NoCache(), BATCHING, RETRY_FAST,
+            ["Hello."],
+            google(google_stub),
+            _NoCache(),
+            BATCHING,
+            RETRY_FAST,
             sleep=sleeps.append,
         )
         assert translations == {} and failures == {"Hello.": "garbage_body"}
@@ -98,7 +119,11 @@ class TestWebBackend:
     def test_retries_give_up_after_max_attempts(self, google_stub):
         google_stub.script = [(503, "x", 0)]
         _, failures, stats = translate_segments(
-            ["Hello."], google(google_stub), _NoCache(), BATCHING, RETRY_FAST,
+            ["Hello."],
+            google(google_stub),
+            _NoCache(),
+            BATCHING,
+            RETRY_FAST,
             sleep=lambda s: None,
         )
         assert failures == {"Hello.": "http_error"}

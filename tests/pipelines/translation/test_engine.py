@@ -16,8 +16,12 @@ from python_tutor.pipelines.translation.engine import make_batches, translate_se
 from .fakes import FakeBackend, FlakyBackend
 
 BATCHING = {"batch_size": 3, "batch_max_chars": 1000, "concurrency": 1}
-RETRY = {"max_attempts": 3, "initial_wait_s": 0.1, "max_wait_s": 1,
-         "retry_on": ["timeout", "rate_limited", "http_error", "connection"]}
+RETRY = {
+    "max_attempts": 3,
+    "initial_wait_s": 0.1,
+    "max_wait_s": 1,
+    "retry_on": ["timeout", "rate_limited", "http_error", "connection"],
+}
 SEGMENTS = [f"Sentence number {i}." for i in range(10)]
 
 
@@ -85,8 +89,13 @@ def test_transient_failures_are_retried(tmp_path):
 
 def test_unknown_retry_kind_is_a_parameter_error(tmp_path):
     with pytest.raises(ValueError, match=r"retry_on has unknown kinds \['teapot'\]"):
-        translate_segments(SEGMENTS, FakeBackend(), TranslationCache(tmp_path), BATCHING,
-                           {**RETRY, "retry_on": ["teapot"]})
+        translate_segments(
+            SEGMENTS,
+            FakeBackend(),
+            TranslationCache(tmp_path),
+            BATCHING,
+            {**RETRY, "retry_on": ["teapot"]},
+        )
 
 
 KILLED_RUN = textwrap.dedent(

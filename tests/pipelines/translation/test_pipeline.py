@@ -17,18 +17,22 @@ CODE = 'def add(a, b):\n    """Return the sum of both numbers."""\n    return a 
 EXAMPLES = pd.DataFrame(
     [
         {
-            "example_id": "0123456789abcdef", "source": "s", "task": "fix",
+            "example_id": "0123456789abcdef",
+            "source": "s",
+            "task": "fix",
             "instruction": "Fix this Python function so that it adds the numbers.",
             "code": CODE,
             "response": "The function `add` must return the sum of both numbers.\n\n"
-                        "```python\ndef add(a, b):\n    # add both numbers\n    return a + b\n```",
+            "```python\ndef add(a, b):\n    # add both numbers\n    return a + b\n```",
         },
         {
-            "example_id": "fedcba9876543210", "source": "s", "task": "qa",
+            "example_id": "fedcba9876543210",
+            "source": "s",
+            "task": "qa",
             "instruction": "What is a list comprehension and when should I use one?",
             "code": "",
             "response": "A list comprehension builds a new list from an iterable in one "
-                        "expression, such as `[x * 2 for x in items]`.",
+            "expression, such as `[x * 2 for x in items]`.",
         },
     ]
 )
@@ -40,8 +44,15 @@ def cache(tmp_path) -> TranslationCache:
 
 
 def run_translate(examples, cache, params, comments=False):
-    return translate_examples(examples, cache, params["backend"], params["batching"],
-                              params["retry"], params["protect"], comments)
+    return translate_examples(
+        examples,
+        cache,
+        params["backend"],
+        params["batching"],
+        params["retry"],
+        params["protect"],
+        comments,
+    )
 
 
 @pytest.mark.usefixtures("apertium")
@@ -50,8 +61,10 @@ class TestTranslateExamples:
         candidates, stats = run_translate(EXAMPLES, cache, params)
         first = candidates.iloc[0]
         assert first.code == CODE and first.code_es == CODE
-        assert "```python\ndef add(a, b):\n    # add both numbers\n    return a + b\n```" \
+        assert (
+            "```python\ndef add(a, b):\n    # add both numbers\n    return a + b\n```"
             in first.response_es
+        )
         assert "`add`" in first.response_es and "Python" in first.instruction_es
         assert "función" in first.instruction_es
         assert candidates["failure_kind"].isna().all()
@@ -74,11 +87,18 @@ class TestTranslateExamples:
         assert "# add both numbers" not in first.response_es
 
     def test_a_backend_failure_becomes_the_rows_failure(self, cache, params):
-        broken = {**params["backend"], "apertium": {**params["backend"]["apertium"],
-                                                    "executable": "false"}}
+        broken = {
+            **params["backend"],
+            "apertium": {**params["backend"]["apertium"], "executable": "false"},
+        }
         candidates, stats = translate_examples(
-            EXAMPLES, cache, broken, params["batching"], {**params["retry"], "max_attempts": 1},
-            params["protect"], False,
+            EXAMPLES,
+            cache,
+            broken,
+            params["batching"],
+            {**params["retry"], "max_attempts": 1},
+            params["protect"],
+            False,
         )
         assert set(candidates["failure_kind"]) == {"translation_failed:backend_error"}
         assert stats["failed_segments_by_kind"]["backend_error"] > 0
@@ -86,13 +106,18 @@ class TestTranslateExamples:
 
 def candidates_frame(**overrides) -> pd.DataFrame:
     row = {
-        "example_id": "0123456789abcdef", "source": "s", "task": "qa", "code": "",
+        "example_id": "0123456789abcdef",
+        "source": "s",
+        "task": "qa",
+        "code": "",
         "code_es": "",
         "instruction_en": "What does the `len()` function return for a list?",
         "instruction_es": "¿Qué devuelve la función `len()` para una lista de números?",
         "response_en": "It returns the number of items in the list, for example `len([1, 2])`.",
         "response_es": "Devuelve el número de elementos de la lista, por ejemplo `len([1, 2])`.",
-        "failure_kind": None, "failure_reason": None, **overrides,
+        "failure_kind": None,
+        "failure_reason": None,
+        **overrides,
     }
     return pd.DataFrame([row])
 
@@ -128,9 +153,12 @@ class TestCheckTranslations:
         assert "field 'response'" in rejected.iloc[0].reason
 
     def test_failed_translation_is_rejected_with_its_reason(self, params):
-        failed = candidates_frame(instruction_es=None, response_es=None,
-                                  failure_kind="translation_failed:timeout",
-                                  failure_reason="example x: backend failed (timeout)")
+        failed = candidates_frame(
+            instruction_es=None,
+            response_es=None,
+            failure_kind="translation_failed:timeout",
+            failure_reason="example x: backend failed (timeout)",
+        )
         _, rejected, report = check_translations(failed, {}, params["protect"], params["quality"])
         assert rejected.iloc[0].reason_kind == "translation_failed:timeout"
         assert report["rejected_by_reason"] == {"translation_failed:timeout": 1}
@@ -162,9 +190,15 @@ def test_pipeline_slice_runs_over_an_in_memory_catalog(cache, params):
 
 
 def test_a_web_backend_runs_through_the_node(cache, params, google_stub):
-    web = {**params["backend"], "name": "google",
-           "web": {**params["backend"]["web"], "base_url": google_stub.url,
-                   "requests_per_second": None}}
+    web = {
+        **params["backend"],
+        "name": "google",
+        "web": {
+            **params["backend"]["web"],
+            "base_url": google_stub.url,
+            "requests_per_second": None,
+        },
+    }
     candidates, stats = translate_examples(
         EXAMPLES, cache, web, params["batching"], params["retry"], params["protect"], False
     )

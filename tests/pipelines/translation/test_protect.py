@@ -12,7 +12,7 @@ from python_tutor.pipelines.translation.protect import IntegrityError, Protector
 TEXT = (
     "Use `print()` in Python; `os.path.join` and max_len matter.\n\n"
     "```python\ndef add(a, b):\n    return a + b\n```\n\n"
-    "Traceback (most recent call last):\n  File \"x.py\", line 1, in <module>\n"
+    'Traceback (most recent call last):\n  File "x.py", line 1, in <module>\n'
     "ZeroDivisionError: division by zero\n\n"
     "The __init__ method of OrderedDict calls str.split() and len()."
 )
@@ -25,8 +25,16 @@ def protector(params) -> Protector:
 
 def test_every_kind_of_code_is_hidden(protector):
     masked, spans = protector.protect(TEXT)
-    for code in ("`print()`", "`os.path.join`", "max_len", "Python", "__init__",
-                 "OrderedDict", "str.split()", "len()"):
+    for code in (
+        "`print()`",
+        "`os.path.join`",
+        "max_len",
+        "Python",
+        "__init__",
+        "OrderedDict",
+        "str.split()",
+        "len()",
+    ):
         assert code in spans
         assert code not in masked
     assert any(s.startswith("```python\ndef add(a, b):") for s in spans)
@@ -39,8 +47,9 @@ def test_placeholders_survive_apertium_and_restore_exactly(protector):
     if shutil.which("apertium") is None:
         pytest.skip("apertium is not installed (make system-deps)")
     masked, spans = protector.protect(TEXT)
-    out = subprocess.run(["apertium", "-u", "eng-spa"], input=masked, capture_output=True,
-                         text=True, check=True).stdout
+    out = subprocess.run(
+        ["apertium", "-u", "eng-spa"], input=masked, capture_output=True, text=True, check=True
+    ).stdout
     restored = protector.restore(out, spans)
     for span in spans:
         assert span in restored

@@ -35,10 +35,12 @@ def test_sample_translates_offline_and_a_second_run_is_all_cache_hits(project):
     assert second["examples_in"] == second["kept"] + second["rejected"]
     assert second["kept"] >= 0.9 * second["examples_in"]
 
-    examples = pd.read_json(latest(project, "data/02_intermediate/examples.jsonl"),
-                            lines=True, dtype=False)
-    translated = pd.read_json(latest(project, "data/03_primary/translated_examples.jsonl"),
-                              lines=True, dtype=False)
+    examples = pd.read_json(
+        latest(project, "data/02_intermediate/examples.jsonl"), lines=True, dtype=False
+    )
+    translated = pd.read_json(
+        latest(project, "data/03_primary/translated_examples.jsonl"), lines=True, dtype=False
+    )
     merged = translated.merge(examples, on="example_id", suffixes=("", "_in"))
     assert len(merged) == len(translated)
     assert (merged["code"] == merged["code_in"]).all()

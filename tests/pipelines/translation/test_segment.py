@@ -16,7 +16,12 @@ def test_pieces_rejoin_to_the_text():
     pieces = split_segments(TEXT, 1000, PLACEHOLDER)
     assert "".join(p.text for p in pieces) == TEXT
     assert [p.text for p in pieces if p.translate] == [
-        "First sentence.", "Second one!", "Third?", "- an item:", "with XQZ1X.", "last words",
+        "First sentence.",
+        "Second one!",
+        "Third?",
+        "- an item:",
+        "with XQZ1X.",
+        "last words",
     ]
 
 

@@ -16,8 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from python_tutor.chat_templates import ChatTemplate, render, resolve_chat_template
-
-from .go_template import render_ollama_template
+from python_tutor.go_template import render_ollama_template
 
 logger = logging.getLogger(__name__)
 

@@ -241,7 +241,7 @@ def evaluate_gguf_model(
     """
     if not gguf_model or not ollama_modelfile:
         return {"model": GGUF, "measured": False, "reason": "no gguf_model/ollama_modelfile"}
-    from python_tutor.pipelines.export.modelfile import parse_modelfile  # noqa: PLC0415
+    from python_tutor.modelfile import parse_modelfile  # noqa: PLC0415
 
     from .models import generate_gguf, gguf_prompts, load_gguf_model  # noqa: PLC0415
 

@@ -17,11 +17,11 @@ from typing import Any
 import pandas as pd
 
 from python_tutor.chat_templates import MODEL, apply_chat_template, resolve_chat_template
+from python_tutor.modelfile import render_modelfile
 from python_tutor.pipelines.training.conversations import check_conversations, content_sha256
 
 from .convert import convert_adapter, convert_checkpoint, gguf_file_name
 from .fidelity import enforce_thresholds, measure_fidelity, system_prompt_of, validation_prompts
-from .modelfile import render_modelfile
 from .preflight import ExportInputError, check_adapter, check_base_matches, check_converter
 
 logger = logging.getLogger(__name__)

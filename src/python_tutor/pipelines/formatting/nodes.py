@@ -125,7 +125,10 @@ def filter_long_conversations(
     )
     logger.info(
         "Token lengths (%s template): %d kept, %d over max_seq_length=%d",
-        template.name, int((~too_long).sum()), int(too_long.sum()), limit,
+        template.name,
+        int((~too_long).sum()),
+        int(too_long.sum()),
+        limit,
     )
     return measured.loc[~too_long].reset_index(drop=True), _rejected(rejected.to_dict("records"))
 
@@ -155,7 +158,9 @@ def split_conversations(
     assignment = frame[["example_id", "task", "group", "split", "n_tokens"]].reset_index(drop=True)
     logger.info(
         "Split %d conversations in %d groups: %s",
-        len(frame), len(sizes), {n: len(o) for n, o in zip(SPLITS, outputs)},
+        len(frame),
+        len(sizes),
+        {n: len(o) for n, o in zip(SPLITS, outputs)},
     )
     return (*outputs, assignment)
 
@@ -232,14 +237,19 @@ def report_formatting(
     }
     logger.info(
         "Formatting: %d in, %d kept (%s), %d rejected %s",
-        rows_in, kept, {n: s["conversations"] for n, s in by_split.items()}, len(rejected),
+        rows_in,
+        kept,
+        {n: s["conversations"] for n, s in by_split.items()},
+        len(rejected),
         report["by_reason"],
     )
     empty = [name for name, counts in by_split.items() if not counts["conversations"]]
     if empty:
         logger.warning("Formatting left split(s) %s empty: see rejected_conversations", empty)
     figure = _histogram(
-        split_assignment["n_tokens"].astype(int), rejected_overlong["n_tokens"].astype(int), limit,
+        split_assignment["n_tokens"].astype(int),
+        rejected_overlong["n_tokens"].astype(int),
+        limit,
         int(lengths.get("histogram_bins", 40)),
     )
     return rejected, report, figure
@@ -254,7 +264,9 @@ def _histogram(kept: pd.Series, too_long: pd.Series, limit: int, bins: int) -> A
     values = [kept.to_numpy(), too_long.to_numpy()]
     upper = max([limit, *(int(v.max()) for v in values if v.size)])
     axes.hist(
-        values, bins=np.linspace(0, upper, bins + 1), stacked=True,
+        values,
+        bins=np.linspace(0, upper, bins + 1),
+        stacked=True,
         label=[f"kept ({kept.size})", f"rejected: too long ({too_long.size})"],
         color=["#3b75af", "#d1495b"],
     )

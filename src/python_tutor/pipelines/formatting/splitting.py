@@ -49,8 +49,7 @@ def _normalise_tokens(code: str) -> str:
         kept = [
             t.string
             for t in tokens
-            if t.type not in {tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE}
-            and t.string.strip()
+            if t.type not in {tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE} and t.string.strip()
         ]
         return " ".join(kept)
     except (tokenize.TokenError, SyntaxError, IndentationError):
@@ -99,9 +98,7 @@ def assign_splits(
         share of the stratum's examples so far, so every task gets the ratios as closely as
         whole groups allow.
     """
-    order = {
-        key: hashlib.sha256(f"{seed}\x1f{key}".encode()).hexdigest() for key in groups
-    }
+    order = {key: hashlib.sha256(f"{seed}\x1f{key}".encode()).hexdigest() for key in groups}
     strata: dict[str, list[str]] = {}
     for key, (stratum, _) in groups.items():
         strata.setdefault(stratum, []).append(key)

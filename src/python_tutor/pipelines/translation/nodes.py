@@ -20,13 +20,28 @@ logger = logging.getLogger(__name__)
 
 PROSE_FIELDS = ("instruction", "response")
 CANDIDATE_COLUMNS = [
-    "example_id", "source", "task", "code", "code_es",
-    "instruction_en", "instruction_es", "response_en", "response_es",
-    "failure_kind", "failure_reason",
+    "example_id",
+    "source",
+    "task",
+    "code",
+    "code_es",
+    "instruction_en",
+    "instruction_es",
+    "response_en",
+    "response_es",
+    "failure_kind",
+    "failure_reason",
 ]
 REJECTED_COLUMNS = [
-    "example_id", "source", "task", "reason_kind", "reason",
-    "instruction_en", "instruction_es", "response_en", "response_es",
+    "example_id",
+    "source",
+    "task",
+    "reason_kind",
+    "reason",
+    "instruction_en",
+    "instruction_es",
+    "response_en",
+    "response_es",
 ]
 ON_BAD_TRANSLATION = ("flag", "reject")
 
@@ -90,16 +105,20 @@ def translate_examples(  # noqa: PLR0913, PLR0917 - one parameter block each
         for row in examples.itertuples(index=False):
             try:
                 plans.append(
-                    {f: _plan_field(getattr(row, f), protector, comments, engine.max_chars)
-                     for f in PROSE_FIELDS}
+                    {
+                        f: _plan_field(getattr(row, f), protector, comments, engine.max_chars)
+                        for f in PROSE_FIELDS
+                    }
                 )
             except ValueError as err:
                 plans.append(f"example {row.example_id}: {err}")
             code_plans.append(comments.plan(row.code, engine.max_chars) if comments else None)
         wanted = [
             text
-            for plan in plans if isinstance(plan, dict)
-            for field in plan.values() for text in field.segments
+            for plan in plans
+            if isinstance(plan, dict)
+            for field in plan.values()
+            for text in field.segments
         ]
         wanted += [text for plan in code_plans if plan for text in plan.segments]
         translations, failures, stats = translate_segments(
@@ -118,7 +137,9 @@ def translate_examples(  # noqa: PLR0913, PLR0917 - one parameter block each
         run_stats["cache_entries"] = len(translation_cache)
     logger.info(
         "Translation: %d distinct segments, %d from cache, %d translated, %d failed",
-        stats.segments_unique, stats.cache_hits, stats.segments_translated,
+        stats.segments_unique,
+        stats.cache_hits,
+        stats.segments_translated,
         sum(stats.failed_segments.values()),
     )
     return pd.DataFrame(rows, columns=CANDIDATE_COLUMNS), run_stats
@@ -134,11 +155,15 @@ def _candidate(  # noqa: PLR0913, PLR0917
 ) -> dict[str, Any]:
     """One output row: restored Spanish text, or the first failure that prevents it."""
     out: dict[str, Any] = {
-        "example_id": row.example_id, "source": row.source, "task": row.task,
-        "code": row.code, "code_es": row.code,
+        "example_id": row.example_id,
+        "source": row.source,
+        "task": row.task,
+        "code": row.code,
+        "code_es": row.code,
         **{f"{f}_en": getattr(row, f) for f in PROSE_FIELDS},
         **{f"{f}_es": None for f in PROSE_FIELDS},
-        "failure_kind": None, "failure_reason": None,
+        "failure_kind": None,
+        "failure_reason": None,
     }
     if isinstance(plan, str):
         return {**out, "failure_kind": "unprotectable_text", "failure_reason": plan}
@@ -249,8 +274,13 @@ def check_translations(  # noqa: PLR0914
                 reason_kind = "not_target_language"
                 reason = f"example {row['example_id']}: {', '.join(flags)}"
         if reason_kind is not None:
-            rejected.append({**{c: row.get(c) for c in REJECTED_COLUMNS},
-                             "reason_kind": reason_kind, "reason": reason})
+            rejected.append(
+                {
+                    **{c: row.get(c) for c in REJECTED_COLUMNS},
+                    "reason_kind": reason_kind,
+                    "reason": reason,
+                }
+            )
             continue
         kept.append({**row, "quality_flags": flags})
     translated = pd.DataFrame(kept, columns=_kept_columns())
@@ -309,8 +339,13 @@ def _report(
         "rejected_by_reason": {
             k: int(v) for k, v in rejected["reason_kind"].value_counts().sort_index().items()
         },
-        "quality_flags": dict(sorted(Counter(
-            flag for flags in translated.get("quality_flags", []) for flag in flags).items())),
+        "quality_flags": dict(
+            sorted(
+                Counter(
+                    flag for flags in translated.get("quality_flags", []) for flag in flags
+                ).items()
+            )
+        ),
         "detected_languages": dict(sorted(languages.items())),
         "engine": run_stats,
     }

@@ -6,7 +6,7 @@ import jinja2
 import pytest
 
 from python_tutor.chat_templates import BUILTIN
-from python_tutor.pipelines.evaluation.go_template import render_ollama_template
+from python_tutor.go_template import render_ollama_template
 
 CHAT = [
     {"role": "user", "content": "¿Qué es una lista?"},

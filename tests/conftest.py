@@ -96,3 +96,23 @@ def project(tmp_path: Path, project_root: Path, monkeypatch) -> Path:
     bootstrap_project(project_root)
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def tiny_gguf(project_root, tiny_llama_dir, tmp_path_factory) -> Path:
+    """The tiny LLaMA converted by llama.cpp's own converter (the export stage's tool)."""
+    import subprocess
+    import sys
+
+    import yaml
+
+    export = yaml.safe_load((project_root / "conf/base/parameters_export.yml").read_text())
+    converter = project_root / export["export"]["converter"]["dir"] / "convert_hf_to_gguf.py"
+    target = tmp_path_factory.mktemp("gguf") / "tiny.Q8_0.gguf"
+    subprocess.run(
+        [sys.executable, str(converter), str(tiny_llama_dir), "--outtype", "q8_0"]
+        + ["--outfile", str(target)],
+        check=True,
+        capture_output=True,
+    )
+    return target

@@ -5,6 +5,7 @@ Kedro adds this module's ``cli`` group to its own commands when run inside the p
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -16,10 +17,13 @@ from rich.table import Table
 from python_tutor.versions import (
     PINS_FILE,
     list_versions,
+    load_version_of,
     read_pins,
     versioned_datasets,
     write_pins,
 )
+
+GOODBYE = {"salir", "exit", "quit", ":q"}
 
 
 @click.group(name="python-tutor")
@@ -98,6 +102,64 @@ def rollback(dataset: str, version: str | None, latest: bool, env: str | None) -
         f"{dataset}: next runs load version {version} (pinned in {pins_path}). "
         f"Undo: kedro tutor rollback {dataset} --latest"
     )
+
+
+@tutor.command()
+@click.option(
+    "--version", "version", default=None, help="gguf_model version (default: loaded next)."
+)
+@click.option("--prompt", default=None, help="Answer this one question and exit.")
+@click.option("--max-tokens", default=512, show_default=True, help="Longest answer, in tokens.")
+@click.option("--threads", default=2, show_default=True, help="CPU threads for llama.cpp.")
+@click.option("--env", "-e", default=None, help="Kedro environment (default: local).")
+def chat(
+    version: str | None, prompt: str | None, max_tokens: int, threads: int, env: str | None
+) -> None:
+    """Chat in Spanish with the exported tutor (GGUF + Modelfile) through llama.cpp."""
+    from python_tutor.chat import open_tutor  # noqa: PLC0415 - loads llama.cpp
+
+    catalog = _catalog(env)
+    found = versioned_datasets(catalog)
+    if version:
+        available = [info.version for info in list_versions("gguf_model", found["gguf_model"])]
+        if version not in available:
+            raise click.ClickException(
+                f"gguf_model has no version '{version}'. Versions: {', '.join(available) or 'none'}"
+            )
+        for name in ("gguf_model", "ollama_modelfile"):
+            load_version_of(found[name], version)
+    if not found["gguf_model"].exists():
+        raise click.ClickException("No exported tutor yet: run `kedro run --pipeline export`.")
+    gguf = catalog.load("gguf_model")
+    modelfile = catalog.load("ollama_modelfile")
+    try:
+        tutor_model = open_tutor(gguf, modelfile, n_ctx=4096, n_threads=threads)
+    except ValueError as err:
+        raise click.ClickException(str(err)) from err
+    if prompt is None:
+        click.echo(f"Tutor: {gguf}. Escribe tu pregunta ('salir' para terminar).")
+    history: list[dict[str, str]] = []
+    for question in [prompt] if prompt is not None else _ask():
+        history.append({"role": "user", "content": question})
+        answer = []
+        for piece in tutor_model.reply(history, max_tokens):
+            answer.append(piece)
+            click.echo(piece, nl=False)
+        click.echo()
+        history.append({"role": "assistant", "content": "".join(answer).strip()})
+
+
+def _ask() -> Iterator[str]:
+    """Questions typed at the prompt, until EOF, Ctrl-C or 'salir'."""
+    while True:
+        try:
+            question = click.prompt("tú", prompt_suffix="> ")
+        except (EOFError, click.Abort):
+            click.echo()
+            return
+        if question.strip().lower() in GOODBYE:
+            return
+        yield question
 
 
 def _size(size: int) -> str:

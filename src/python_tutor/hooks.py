@@ -16,7 +16,7 @@ from typing import Any
 
 from kedro.config import MissingConfigException
 from kedro.framework.hooks import hook_impl
-from kedro.io.core import AbstractVersionedDataset, DatasetError, Version
+from kedro.io.core import AbstractVersionedDataset, DatasetError
 
 logger = logging.getLogger(__name__)
 
@@ -124,6 +124,8 @@ class PinnedVersionsHooks:
     @hook_impl
     def after_catalog_created(self, catalog: Any, load_versions: dict[str, str]) -> None:
         """Point each pinned dataset's load version at its pin."""
+        from python_tutor.versions import load_version_of  # noqa: PLC0415 - versions imports us
+
         for name, version in self._pins.items():
             if name in (load_versions or {}):
                 continue
@@ -131,6 +133,5 @@ class PinnedVersionsHooks:
             if dataset is None:
                 logger.warning("Pin for '%s' ignored: no versioned dataset of that name.", name)
                 continue
-            # Kedro builds datasets with Version(load, save); a pin only replaces `load`.
-            dataset._version = Version(version, dataset._version.save)  # noqa: SLF001
+            load_version_of(dataset, version)
             logger.info("Loading %s version %s (pinned by `kedro tutor rollback`).", name, version)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from kedro.io.core import AbstractVersionedDataset, VersionNotFoundError
+from kedro.io.core import AbstractVersionedDataset, Version, VersionNotFoundError
 
 from python_tutor.hooks import read_lineage, version_dir
 
@@ -32,6 +32,14 @@ class VersionInfo:
     size_bytes: int
     inputs: dict[str, str | None]
     loaded_next: bool
+
+
+def load_version_of(dataset: AbstractVersionedDataset, version: str) -> None:
+    """Make ``dataset`` load ``version`` from now on (what ``--load-versions`` does).
+
+    Kedro builds datasets with ``Version(load, save)``; only ``load`` is replaced.
+    """
+    dataset._version = Version(version, dataset._version.save)  # noqa: SLF001
 
 
 def versioned_datasets(catalog: Any) -> dict[str, AbstractVersionedDataset]:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import copy
 import math
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -91,21 +89,6 @@ def prompts(tutor_test, problems, params) -> dict:
 @pytest.fixture(scope="session")
 def lora_dir(tiny_llama_dir, tmp_path_factory) -> Path:
     return make_adapter(tiny_llama_dir, tmp_path_factory.mktemp("eval_adapter"))
-
-
-@pytest.fixture(scope="session")
-def tiny_gguf(project_root, tiny_llama_dir, tmp_path_factory) -> Path:
-    """The tiny LLaMA converted by llama.cpp's own converter (the export stage's tool)."""
-    export = yaml.safe_load((project_root / "conf/base/parameters_export.yml").read_text())
-    converter = project_root / export["export"]["converter"]["dir"] / "convert_hf_to_gguf.py"
-    target = tmp_path_factory.mktemp("gguf") / "tiny.Q8_0.gguf"
-    subprocess.run(
-        [sys.executable, str(converter), str(tiny_llama_dir), "--outtype", "q8_0"]
-        + ["--outfile", str(target)],
-        check=True,
-        capture_output=True,
-    )
-    return target
 
 
 def modelfile_text(gguf: Path) -> str:

@@ -9,6 +9,7 @@ import platform
 import resource
 import shutil
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,21 @@ LIBRARIES = ("torch", "transformers", "peft", "trl", "accelerate", "datasets", "
 GPU_LIBRARIES = ("unsloth", "unsloth_zoo", "bitsandbytes")
 
 
+@dataclass(frozen=True)
+class TrainingJob:
+    """Everything one training run needs, resolved once (by the node, or by the launcher for
+    every process of a distributed run)."""
+
+    train: list[list[dict[str, str]]]  # checked messages (conversations.check_conversations)
+    val: list[list[dict[str, str]]]
+    base_model: Path
+    params: dict[str, Any]
+    plan: TrainingPlan
+    data_sha256: dict[str, str]
+    sft_kwargs: dict[str, Any]
+    resume_from: Path | None
+
+
 def train_lora_adapter(
     *,
     tutor_train: pd.DataFrame,
@@ -45,29 +61,37 @@ def train_lora_adapter(
     directory ``training.run.checkpoint_dir``: Transformers can only resume from a local
     directory, and a killed process has no chance to hand anything to Kedro. The finished
     adapter is written there too and returned as a path for the versioned ``lora_adapter``
-    dataset to copy.
+    dataset to copy. With ``training.run.num_processes`` above 1 the same training runs
+    data-parallel in that many processes (``distributed.launch_workers``); this node waits.
 
     Returns:
         The adapter directory (weights, config, tokenizer with chat template, provenance.json)
         and the training metrics (losses per step, tokens/s, peak memory, duration).
     """
+    job = prepare_training(
+        tutor_train=tutor_train,
+        tutor_val=tutor_val,
+        base_model=base_model,
+        params={"backend": backend, "model": model, "lora": lora, "sft": sft, "run": run},
+    )
+    processes = int(run.get("num_processes", 1))
+    if processes > 1:
+        from .distributed import launch_workers  # noqa: PLC0415
+
+        return launch_workers(job, processes, run.get("launcher_args") or [])
+    return run_training(job)
+
+
+def prepare_training(
+    *, tutor_train: pd.DataFrame, tutor_val: pd.DataFrame, base_model: Path, params: dict
+) -> TrainingJob:
+    """Check the data, resolve the plan and ready the checkpoint directory (one process only)."""
     train = check_conversations(tutor_train, "tutor_train")
     val = check_conversations(tutor_val, "tutor_val")
-    plan = plan_training(backend, model, sft, detect_hardware())
-    if plan.backend == "unsloth":
-        # Unsloth patches transformers, TRL and PEFT on import: it must come before them
-        import unsloth  # noqa: F401, PLC0415
-    from transformers import set_seed  # noqa: PLC0415
+    model, sft, run = params["model"], params["sft"], params["run"]
+    plan = plan_training(params["backend"], model, sft, detect_hardware())
+    from .trainers import sft_config_fields, sft_config_kwargs  # noqa: PLC0415
 
-    from .callbacks import (  # noqa: PLC0415
-        StopOnNonFiniteLoss,
-        ThroughputRecorder,
-        count_training_tokens,
-        quiet_console,
-    )
-    from .trainers import BUILDERS, sft_config_fields, sft_config_kwargs  # noqa: PLC0415
-
-    params = {"backend": backend, "model": model, "lora": lora, "sft": sft, "run": run}
     data = {"tutor_train": content_sha256(train), "tutor_val": content_sha256(val)}
     what_is_trained = {key: params[key] for key in ("model", "lora", "sft")}
     run_fingerprint = fingerprint(
@@ -82,8 +106,31 @@ def train_lora_adapter(
         accepted=sft_config_fields(),
     )
     resume_from = prepare_checkpoint_dir(checkpoint_dir, run_fingerprint, bool(run["resume"]))
+    return TrainingJob(train, val, Path(base_model), params, plan, data, sft_kwargs, resume_from)
 
-    set_seed(sft_kwargs.get("seed", 42))
+
+def run_training(job: TrainingJob) -> tuple[Path, dict[str, Any]]:
+    """Train in this process (one rank of a distributed run, or the whole run).
+
+    Only the main process writes the adapter, its provenance and removes checkpoints.
+    """
+    plan, params = job.plan, job.params
+    if plan.backend == "unsloth":
+        # Unsloth patches transformers, TRL and PEFT on import: it must come before them
+        import unsloth  # noqa: F401, PLC0415
+    from transformers import set_seed  # noqa: PLC0415
+
+    from .callbacks import (  # noqa: PLC0415
+        StopOnNonFiniteLoss,
+        ThroughputRecorder,
+        count_training_tokens,
+        quiet_console,
+    )
+    from .trainers import BUILDERS  # noqa: PLC0415
+
+    train, val, base_model, model = job.train, job.val, job.base_model, params["model"]
+    checkpoint_dir = Path(params["run"]["checkpoint_dir"])
+    set_seed(job.sft_kwargs.get("seed", 42))
     recorder = ThroughputRecorder()
     callbacks = [StopOnNonFiniteLoss(), recorder]
     logger.info(
@@ -99,8 +146,8 @@ def train_lora_adapter(
         plan=plan,
         base_model=base_model,
         model_params=model,
-        lora_params=lora,
-        sft_kwargs=sft_kwargs,
+        lora_params=params["lora"],
+        sft_kwargs=job.sft_kwargs,
         train=train,
         val=val,
         callbacks=callbacks,
@@ -109,13 +156,10 @@ def train_lora_adapter(
     quiet_console(trainer)
     count_training_tokens(trainer, recorder)
     _reset_peak_memory(plan)
+    resume_from = job.resume_from
     trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
 
     adapter_dir = checkpoint_dir / ADAPTER_SUBDIR
-    if adapter_dir.exists():
-        shutil.rmtree(adapter_dir)
-    trainer.model.save_pretrained(adapter_dir)
-    built.tokenizer.save_pretrained(adapter_dir)
     metrics = _metrics(
         trainer=trainer,
         recorder=recorder,
@@ -124,14 +168,21 @@ def train_lora_adapter(
         n_val=len(val),
         max_seq_length=model["max_seq_length"],
     )
+    if not trainer.is_world_process_zero():
+        return adapter_dir, metrics
+    if adapter_dir.exists():
+        shutil.rmtree(adapter_dir)
+    trainer.model.save_pretrained(adapter_dir)
+    built.tokenizer.save_pretrained(adapter_dir)
     provenance = {
         "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "parameters": params,
         "plan": plan.as_dict(),
+        "processes": metrics["processes"],
         "base_model": _base_model_info(base_model),
         "chat_template": built.template.name,
         "data": {
-            name: {"conversations": n, "sha256": data[name]}
+            name: {"conversations": n, "sha256": job.data_sha256[name]}
             for name, n in (("tutor_train", len(train)), ("tutor_val", len(val)))
         },
         "resumed_from": str(resume_from) if resume_from else None,
@@ -140,9 +191,22 @@ def train_lora_adapter(
         "python": platform.python_version(),
     }
     (adapter_dir / PROVENANCE).write_text(json.dumps(provenance, indent=2, ensure_ascii=False))
-    if not run.get("keep_checkpoints", False):
+    if not params["run"].get("keep_checkpoints", False):
         remove_checkpoints(checkpoint_dir)
     return adapter_dir, metrics
+
+
+def _across_processes(value: float) -> tuple[float, int]:
+    """The sum of ``value`` over every process of a distributed run, and their number."""
+    import torch  # noqa: PLC0415
+    import torch.distributed as dist  # noqa: PLC0415
+
+    if not (dist.is_available() and dist.is_initialized()):
+        return value, 1
+    device = "cuda" if dist.get_backend() == "nccl" else "cpu"
+    total = torch.tensor([float(value)], dtype=torch.float64, device=device)
+    dist.all_reduce(total)
+    return float(total.item()), dist.get_world_size()
 
 
 def _reset_peak_memory(plan: TrainingPlan) -> None:
@@ -191,6 +255,7 @@ def _metrics(
             max_seq_length,
         )
     peak = _peak_memory(plan)
+    tokens, processes = _across_processes(recorder.tokens)
     metrics = {
         **plan.as_dict(),
         "train_conversations": n_train,
@@ -203,8 +268,9 @@ def _metrics(
         "val_loss": val_loss,
         "first_val_loss": val_loss[0]["loss"] if val_loss else None,
         "last_val_loss": val_loss[-1]["loss"] if val_loss else None,
-        "tokens_this_run": recorder.tokens,
-        "tokens_per_second": recorder.tokens / train_seconds,
+        "processes": processes,
+        "tokens_this_run": int(tokens),
+        "tokens_per_second": tokens / train_seconds,
         "train_seconds": train_seconds,
         "eval_seconds": eval_seconds,
         "duration_seconds": recorder.seconds,

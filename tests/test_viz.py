@@ -39,17 +39,18 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def viz(project_root: Path):
+def viz(project_root: Path, tmp_path_factory):
     """`kedro viz run` on the real project, on a free loopback port; yields its base URL."""
     port = free_port()
     env = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "1"}
     kedro = Path(sys.executable).with_name("kedro")
+    log = tmp_path_factory.mktemp("viz") / "kedro-viz.log"
     server = subprocess.Popen(
         [str(kedro), "viz", "run", "--no-browser", "--host", "127.0.0.1", "--port", str(port)],
         cwd=project_root,
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"
@@ -60,7 +61,9 @@ def viz(project_root: Path):
             break
         except OSError:
             if server.poll() is not None:
-                pytest.fail(f"kedro viz exited with {server.returncode}")
+                pytest.fail(
+                    f"kedro viz exited with {server.returncode}:\n{log.read_text()[-3000:]}"
+                )
             time.sleep(1)
     else:
         server.kill()

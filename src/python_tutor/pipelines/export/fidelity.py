@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from tqdm import tqdm
 
 logger = logging.getLogger(__name__)
 
@@ -135,7 +136,7 @@ def measure_fidelity(
             bos_token=llm.detokenize([llm.token_bos()], **special).decode(),
         )
         per_prompt = []
-        for prompt in prompts:
+        for prompt in tqdm(prompts, desc="fidelity check", unit="prompt", disable=None):
             messages = [dict(message) for message in prompt]
             hf_text = tokenizer.apply_chat_template(
                 messages, chat_template=template_jinja, tokenize=False, add_generation_prompt=True

@@ -15,6 +15,8 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any
 
+from tqdm import tqdm
+
 from .backends import FAILURE_KINDS, Backend, TranslationFailure
 
 
@@ -135,7 +137,14 @@ def translate_segments(  # noqa: PLR0913 - the run's collaborators, all explicit
     interrupted: BaseException | None = None
     with ThreadPoolExecutor(max_workers=batching["concurrency"]) as pool:
         futures = {pool.submit(run, batch): batch for batch in batches}
-        for future in as_completed(futures):
+        progress = tqdm(
+            as_completed(futures),
+            total=len(futures),
+            desc="translating",
+            unit="batch",
+            disable=None,
+        )
+        for future in progress:
             batch = futures[future]
             if future.cancelled():
                 continue

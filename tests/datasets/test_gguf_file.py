@@ -103,3 +103,26 @@ class TestOllamaModelfileDataset:
         dataset = OllamaModelfileDataset(filepath=str(tmp_path / "Modelfile"))
         with pytest.raises(DatasetError, match="without a FROM"):
             dataset.save('SYSTEM """Hola"""\n')
+
+
+class TestOptionalBeforeAnyExport:
+    """`optional: true` lets evaluation run before the first export; saving is unchanged."""
+
+    def test_optional_datasets_load_none_until_something_is_saved(self, tmp_path, gguf):
+        target = tmp_path / "tutor"
+        optional_gguf = GGUFFileDataset(
+            filepath=str(target / gguf.name), version=Version(None, None), optional=True
+        )
+        optional_modelfile = OllamaModelfileDataset(
+            filepath=str(target / "Modelfile"), version=Version(None, None), optional=True
+        )
+        assert optional_gguf.load() is None and optional_modelfile.load() is None
+        optional_gguf.save(gguf)
+        assert optional_gguf.load().read_bytes()[:4] == b"GGUF"
+
+    def test_without_optional_a_missing_export_is_still_an_error(self, tmp_path, gguf):
+        strict = GGUFFileDataset(
+            filepath=str(tmp_path / "empty" / gguf.name), version=Version(None, None)
+        )
+        with pytest.raises(DatasetError):
+            strict.load()

@@ -38,11 +38,14 @@ class _SiblingVersionedDataset(AbstractVersionedDataset):
         *,
         filepath: str,
         version: Version | None = None,
+        optional: bool = False,
         fs_args: dict[str, Any] | None = None,
         metadata: dict[str, Any] | None = None,
     ) -> None:
         protocol, path = get_protocol_and_path(filepath, version)
         self._protocol = protocol
+        # optional: loading before any export gives None (evaluation then reports "not measured")
+        self._optional = optional
         self._fs = fsspec.filesystem(protocol, **(fs_args or {}))
         self.metadata = metadata
         super().__init__(
@@ -76,7 +79,12 @@ class _SiblingVersionedDataset(AbstractVersionedDataset):
             return False
 
     def _describe(self) -> dict[str, Any]:
-        return {"filepath": self._filepath, "protocol": self._protocol, "version": self._version}
+        return {
+            "filepath": self._filepath,
+            "protocol": self._protocol,
+            "version": self._version,
+            "optional": self._optional,
+        }
 
 
 class GGUFFileDataset(_SiblingVersionedDataset):
@@ -93,8 +101,13 @@ class GGUFFileDataset(_SiblingVersionedDataset):
           versioned: true
     """
 
-    def load(self) -> Path:
-        """The local path of the (latest or pinned) version; remote files are fetched first."""
+    def load(self) -> Path | None:
+        """The local path of the (latest or pinned) version; remote files are fetched first.
+
+        None when the dataset is ``optional`` and nothing was exported yet.
+        """
+        if self._optional and not self._exists():
+            return None
         path = self._load_path()
         if not self._fs.exists(path):
             raise DatasetError(f"No GGUF file at '{path}'")
@@ -133,7 +146,10 @@ class OllamaModelfileDataset(_SiblingVersionedDataset):
           versioned: true
     """
 
-    def load(self) -> str:
+    def load(self) -> str | None:
+        """The Modelfile text; None when ``optional`` and nothing was exported yet."""
+        if self._optional and not self._exists():
+            return None
         path = self._load_path()
         if not self._fs.exists(path):
             raise DatasetError(f"No Modelfile at '{path}'")

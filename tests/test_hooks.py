@@ -9,7 +9,8 @@ from types import SimpleNamespace
 from kedro.io import DataCatalog
 from kedro.io.core import AbstractVersionedDataset, Version
 
-from python_tutor.hooks import LineageHooks, read_lineage
+from python_tutor.hooks import LineageHooks
+from python_tutor.versions import read_lineage
 
 
 class SharedFolderDataset(AbstractVersionedDataset[str, str]):

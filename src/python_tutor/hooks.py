@@ -11,27 +11,15 @@ from __future__ import annotations
 import json
 import logging
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from kedro.config import MissingConfigException
 from kedro.framework.hooks import hook_impl
 from kedro.io.core import AbstractVersionedDataset, DatasetError
 
+from python_tutor.versions import LINEAGE_FILE, load_version_of, version_dir
+
 logger = logging.getLogger(__name__)
-
-LINEAGE_FILE = "_lineage.json"
-
-
-def version_dir(dataset: AbstractVersionedDataset, version: str) -> Path:
-    """The folder that holds one version of a dataset (``filepath/<version>``)."""
-    return Path(str(dataset._get_versioned_path(version))).parent  # noqa: SLF001 - Kedro's layout
-
-
-def read_lineage(dataset: AbstractVersionedDataset, version: str) -> dict[str, Any] | None:
-    """The lineage record of one version, or None for versions made before lineage existed."""
-    path = version_dir(dataset, version) / LINEAGE_FILE
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
 
 
 class LineageHooks:
@@ -124,8 +112,6 @@ class PinnedVersionsHooks:
     @hook_impl
     def after_catalog_created(self, catalog: Any, load_versions: dict[str, str]) -> None:
         """Point each pinned dataset's load version at its pin."""
-        from python_tutor.versions import load_version_of  # noqa: PLC0415 - versions imports us
-
         for name, version in self._pins.items():
             if name in (load_versions or {}):
                 continue

@@ -7,6 +7,7 @@ Nothing is deleted or copied; removing the pin brings back "latest".
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,8 +16,7 @@ from typing import Any
 import yaml
 from kedro.io.core import AbstractVersionedDataset, Version, VersionNotFoundError
 
-from python_tutor.hooks import read_lineage, version_dir
-
+LINEAGE_FILE = "_lineage.json"  # written beside each version by hooks.LineageHooks
 PINS_KEY = "pins"
 PINS_FILE = "pins.yml"
 _VERSION_FORMAT = "%Y-%m-%dT%H.%M.%S.%fZ"
@@ -32,6 +32,17 @@ class VersionInfo:
     size_bytes: int
     inputs: dict[str, str | None]
     loaded_next: bool
+
+
+def version_dir(dataset: AbstractVersionedDataset, version: str) -> Path:
+    """The folder that holds one version of a dataset (``filepath/<version>``)."""
+    return Path(str(dataset._get_versioned_path(version))).parent  # noqa: SLF001 - Kedro's layout
+
+
+def read_lineage(dataset: AbstractVersionedDataset, version: str) -> dict[str, Any] | None:
+    """The lineage record of one version, or None for versions made before lineage existed."""
+    path = version_dir(dataset, version) / LINEAGE_FILE
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
 
 
 def load_version_of(dataset: AbstractVersionedDataset, version: str) -> None:
@@ -58,9 +69,9 @@ def list_versions(name: str, dataset: AbstractVersionedDataset) -> list[VersionI
         versions = dataset.list_versions(full_path=False)
     except VersionNotFoundError:
         return []
-    try:
+    try:  # a pinned version is returned as is; one that is gone simply marks no row
         current = dataset.resolve_load_version()
-    except Exception:  # a pin to a version that is gone: shown as nothing loaded next
+    except VersionNotFoundError:  # every version removed since they were listed
         current = None
     infos = []
     for version in versions:

@@ -91,11 +91,7 @@ def rollback(dataset: str, version: str | None, latest: bool, env: str | None) -
         raise click.ClickException(
             f"'{dataset}' is not a versioned dataset. Versioned: {', '.join(found)}"
         )
-    available = [info.version for info in list_versions(dataset, found[dataset])]
-    if version not in available:
-        raise click.ClickException(
-            f"{dataset} has no version '{version}'. Versions: {', '.join(available) or 'none'}"
-        )
+    _require_version(found, dataset, version)
     pins[dataset] = version
     write_pins(pins_path, pins)
     click.echo(
@@ -121,11 +117,7 @@ def chat(
     catalog = _catalog(env)
     found = versioned_datasets(catalog)
     if version:
-        available = [info.version for info in list_versions("gguf_model", found["gguf_model"])]
-        if version not in available:
-            raise click.ClickException(
-                f"gguf_model has no version '{version}'. Versions: {', '.join(available) or 'none'}"
-            )
+        _require_version(found, "gguf_model", version)
         for name in ("gguf_model", "ollama_modelfile"):
             load_version_of(found[name], version)
     if not found["gguf_model"].exists():
@@ -160,6 +152,15 @@ def _ask() -> Iterator[str]:
         if question.strip().lower() in GOODBYE:
             return
         yield question
+
+
+def _require_version(found: dict, dataset: str, version: str) -> None:
+    """Refuse a version the dataset does not have, listing the ones it has."""
+    available = [info.version for info in list_versions(dataset, found[dataset])]
+    if version not in available:
+        raise click.ClickException(
+            f"{dataset} has no version '{version}'. Versions: {', '.join(available) or 'none'}"
+        )
 
 
 def _size(size: int) -> str:

@@ -116,3 +116,17 @@ def tiny_gguf(project_root, tiny_llama_dir, tmp_path_factory) -> Path:
         capture_output=True,
     )
     return target
+
+
+@pytest.fixture
+def run_project(project: Path):
+    """``kedro run`` in the scratch project: call with KedroSession.run's arguments."""
+    from kedro.framework.session import KedroSession
+
+    def run(**kwargs) -> None:
+        with KedroSession.create(
+            project_path=project, conf_source=str(project / "conf")
+        ) as session:
+            session.run(**kwargs)
+
+    return run

@@ -3,17 +3,10 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from click.testing import CliRunner
-from kedro.framework.session import KedroSession
 
 from python_tutor.cli import cli
-
-
-def run(project: Path, **kwargs) -> None:
-    with KedroSession.create(project_path=project, conf_source=str(project / "conf")) as session:
-        session.run(**kwargs)
 
 
 def invoke(*args: str):
@@ -21,9 +14,9 @@ def invoke(*args: str):
     return result
 
 
-def test_versions_rollback_and_undo(project):
-    run(project, pipeline_names=["ingestion"])
-    run(project, pipeline_names=["ingestion"])
+def test_versions_rollback_and_undo(project, run_project):
+    run_project(pipeline_names=["ingestion"])
+    run_project(pipeline_names=["ingestion"])
     older, newer = sorted(
         p.name for p in (project / "data/01_raw/snapshots/raw_snapshot.jsonl").iterdir()
     )
@@ -38,7 +31,7 @@ def test_versions_rollback_and_undo(project):
     pinned = invoke("rollback", "raw_snapshot", older)
     assert pinned.exit_code == 0, pinned.output
     assert (project / "conf/local/pins.yml").is_file()
-    run(project, pipeline_names=["ingestion"], from_nodes=["build_examples_node"])
+    run_project(pipeline_names=["ingestion"], from_nodes=["build_examples_node"])
     newest_examples = sorted((project / "data/02_intermediate/examples.jsonl").iterdir())[-1]
     assert json.loads((newest_examples / "_lineage.json").read_text())["inputs"] == {
         "raw_snapshot": older
@@ -47,7 +40,7 @@ def test_versions_rollback_and_undo(project):
 
     undone = invoke("rollback", "raw_snapshot", "--latest")
     assert undone.exit_code == 0 and not (project / "conf/local/pins.yml").exists()
-    run(project, pipeline_names=["ingestion"], from_nodes=["build_examples_node"])
+    run_project(pipeline_names=["ingestion"], from_nodes=["build_examples_node"])
     newest_examples = sorted((project / "data/02_intermediate/examples.jsonl").iterdir())[-1]
     lineage = json.loads((newest_examples / "_lineage.json").read_text())
     assert lineage["inputs"] == {"raw_snapshot": newer}
@@ -55,8 +48,8 @@ def test_versions_rollback_and_undo(project):
     assert len(list((project / "data/01_raw/snapshots/raw_snapshot.jsonl").iterdir())) == 2
 
 
-def test_rollback_rejects_unknown_dataset_and_version(project):
-    run(project, pipeline_names=["ingestion"])
+def test_rollback_rejects_unknown_dataset_and_version(project, run_project):
+    run_project(pipeline_names=["ingestion"])
     unknown_version = invoke("rollback", "raw_snapshot", "1999-01-01T00.00.00.000Z")
     assert unknown_version.exit_code != 0
     assert "has no version '1999-01-01T00.00.00.000Z'" in unknown_version.output

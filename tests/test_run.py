@@ -3,18 +3,11 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from kedro.framework.project import pipelines
-from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 
 from python_tutor.pipeline_registry import STAGES
-
-
-def run(project: Path, **kwargs) -> None:
-    with KedroSession.create(project_path=project, conf_source=str(project / "conf")) as session:
-        session.run(**kwargs)
 
 
 def test_registry_orders_the_existing_stages(project_root):
@@ -26,16 +19,15 @@ def test_registry_orders_the_existing_stages(project_root):
         assert {node.name for node in pipelines[name].nodes} <= default_nodes
 
 
-def test_ingestion_twice_gives_two_versions_and_load_versions_reads_the_older(project):
-    run(project, pipeline_names=["ingestion"])
-    run(project, pipeline_names=["ingestion"])
+def test_ingestion_twice_gives_two_versions_and_load_versions_reads_the_older(project, run_project):
+    run_project(pipeline_names=["ingestion"])
+    run_project(pipeline_names=["ingestion"])
     snapshots = sorted((project / "data/01_raw/snapshots/raw_snapshot.jsonl").iterdir())
     assert len(snapshots) == 2
     older = snapshots[0].name
 
     # Replay the older snapshot only: the examples it yields carry its version in their lineage.
-    run(
-        project,
+    run_project(
         pipeline_names=["ingestion"],
         from_nodes=["build_examples_node"],
         load_versions={"raw_snapshot": older},

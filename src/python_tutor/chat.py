@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from python_tutor.modelfile import parse_modelfile
-from python_tutor.pipelines.evaluation.models import gguf_prompts
+from python_tutor.modelfile import gguf_prompts, parse_modelfile
 
 # Modelfile PARAMETERs that map one to one onto llama-cpp-python's sampling arguments.
 _SAMPLING = {"temperature": float, "top_p": float, "top_k": int, "repeat_penalty": float}

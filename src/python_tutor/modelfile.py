@@ -8,10 +8,11 @@ exactly as training did.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from python_tutor.chat_templates import ChatTemplate
+from python_tutor.go_template import render_ollama_template
 
 # Ollama's documented PARAMETER names (a typo would be ignored by Ollama, so refuse it here).
 OLLAMA_PARAMETERS = frozenset(
@@ -85,3 +86,25 @@ def parse_modelfile(text: str) -> dict[str, Any]:
             else:
                 parsed["parameters"][name] = value
     return parsed
+
+
+def gguf_prompts(
+    modelfile: Mapping[str, Any], chats: Sequence[Sequence[Mapping[str, str]]]
+) -> list[str]:
+    """Each chat as Ollama would lay it out: the Modelfile's TEMPLATE and SYSTEM prompt.
+
+    System turns in the chat are dropped: a deployed tutor gets only the user's question and
+    the Modelfile supplies the persona, so this is what users of the GGUF will see.
+
+    Raises:
+        ValueError: the Modelfile has no TEMPLATE (Ollama would fall back to a raw prompt).
+    """
+    if not modelfile.get("template"):
+        raise ValueError("ollama_modelfile has no TEMPLATE, so the GGUF's chat layout is unknown")
+    system = modelfile.get("system", "")
+    return [
+        render_ollama_template(
+            modelfile["template"], system, [m for m in chat if m["role"] != "system"]
+        )
+        for chat in chats
+    ]

@@ -15,10 +15,10 @@ from kedro_datasets.json import JSONDataset
 from kedro_datasets.pandas import JSONDataset as PandasJSONDataset
 
 from python_tutor.chat_templates import BUILTIN
-from python_tutor.modelfile import parse_modelfile, render_modelfile
+from python_tutor.modelfile import gguf_prompts, parse_modelfile, render_modelfile
 from python_tutor.pipelines.evaluation import create_pipeline
 from python_tutor.pipelines.evaluation import nodes as n
-from python_tutor.pipelines.evaluation.models import generate_gguf, gguf_prompts
+from python_tutor.pipelines.evaluation.models import generate_gguf
 from tests.pipelines.export.conftest import make_adapter
 
 SYSTEM = "Eres un tutor de Python. Responde en español."

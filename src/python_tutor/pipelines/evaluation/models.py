@@ -18,7 +18,6 @@ from typing import Any
 from tqdm import tqdm
 
 from python_tutor.chat_templates import ChatTemplate, render, resolve_chat_template
-from python_tutor.go_template import render_ollama_template
 
 logger = logging.getLogger(__name__)
 
@@ -166,26 +165,6 @@ def generate_transformers(
             text = tokenizer.decode(row[:count], skip_special_tokens=True).strip()
             answers.append(Answer(text, count, seconds * count / max(1, sum(counts))))
     return answers
-
-
-def gguf_prompts(modelfile: Mapping[str, Any], chats: Sequence[Chat]) -> list[str]:
-    """Each chat as Ollama would lay it out: the Modelfile's TEMPLATE and SYSTEM prompt.
-
-    System turns in the chat are dropped: a deployed tutor gets only the user's question and
-    the Modelfile supplies the persona, so this is what users of the GGUF will see.
-
-    Raises:
-        ValueError: the Modelfile has no TEMPLATE (Ollama would fall back to a raw prompt).
-    """
-    if not modelfile.get("template"):
-        raise ValueError("ollama_modelfile has no TEMPLATE, so the GGUF's chat layout is unknown")
-    system = modelfile.get("system", "")
-    return [
-        render_ollama_template(
-            modelfile["template"], system, [m for m in chat if m["role"] != "system"]
-        )
-        for chat in chats
-    ]
 
 
 def load_gguf_model(gguf_model: Path, runtime: Mapping[str, Any]) -> Any:

@@ -17,6 +17,8 @@ from typing import Any
 
 import pandas as pd
 
+from python_tutor.modelfile import gguf_prompts, parse_modelfile
+
 from . import metrics as m
 from .sandbox import SandboxLimits
 
@@ -241,9 +243,7 @@ def evaluate_gguf_model(
     """
     if not gguf_model or not ollama_modelfile:
         return {"model": GGUF, "measured": False, "reason": "no gguf_model/ollama_modelfile"}
-    from python_tutor.modelfile import parse_modelfile  # noqa: PLC0415
-
-    from .models import generate_gguf, gguf_prompts, load_gguf_model  # noqa: PLC0415
+    from .models import generate_gguf, load_gguf_model  # noqa: PLC0415
 
     modelfile = parse_modelfile(ollama_modelfile)
     texts = gguf_prompts(modelfile, _prompt_chats(evaluation_prompts))

@@ -19,7 +19,7 @@ from python_tutor.modelfile import gguf_prompts, parse_modelfile, render_modelfi
 from python_tutor.pipelines.evaluation import create_pipeline
 from python_tutor.pipelines.evaluation import nodes as n
 from python_tutor.pipelines.evaluation.models import generate_gguf
-from tests.pipelines.export.conftest import make_adapter
+from tests.adapters import make_adapter
 
 SYSTEM = "Eres un tutor de Python. Responde en español."
 MODELFILE_SYSTEM = "Eres el tutor desplegado: responde siempre en español, con ejemplos."

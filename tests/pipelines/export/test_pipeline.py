@@ -14,8 +14,9 @@ from python_tutor.datasets.model_directory import ModelDirectoryDataset
 from python_tutor.modelfile import parse_modelfile
 from python_tutor.pipelines.export import create_pipeline
 from python_tutor.pipelines.export.fidelity import FidelityError
+from tests.adapters import make_adapter
 
-from .conftest import SYSTEM, make_adapter
+from .conftest import SYSTEM
 
 
 def _catalog(tmp_path, tiny_llama_dir, tutor_val, params, adapter_version):

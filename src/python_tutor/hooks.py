@@ -15,9 +15,14 @@ from typing import Any
 
 from kedro.config import MissingConfigException
 from kedro.framework.hooks import hook_impl
-from kedro.io.core import AbstractVersionedDataset, DatasetError
 
-from python_tutor.versions import LINEAGE_FILE, load_version_of, version_dir
+from python_tutor.versions import (
+    LINEAGE_FILE,
+    load_version,
+    load_version_of,
+    version_dir,
+    versioned_dataset,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -43,13 +48,13 @@ class LineageHooks:
             if name.startswith("params:") or name == "parameters":
                 params[name] = inputs.get(name)
                 continue
-            versions[name] = _load_version(catalog, name)
+            versions[name] = load_version(catalog, name)
         self._inputs[node.name] = {"inputs": versions, "parameters": params}
 
     @hook_impl
     def after_dataset_saved(self, dataset_name: str, node: Any) -> None:
         """Write the lineage record into the folder of the version just saved."""
-        dataset = _versioned(self._catalog, dataset_name)
+        dataset = versioned_dataset(self._catalog, dataset_name)
         if dataset is None:
             return
         version = dataset.resolve_save_version()
@@ -72,23 +77,6 @@ class LineageHooks:
         path.write_text(
             json.dumps(record, indent=2, ensure_ascii=False, default=str), encoding="utf-8"
         )
-
-
-def _versioned(catalog: Any, name: str) -> AbstractVersionedDataset | None:
-    if catalog is None or name not in catalog:
-        return None
-    dataset = catalog.get(name)
-    return dataset if isinstance(dataset, AbstractVersionedDataset) else None
-
-
-def _load_version(catalog: Any, name: str) -> str | None:
-    dataset = _versioned(catalog, name)
-    if dataset is None:
-        return None
-    try:
-        return dataset.resolve_load_version()
-    except DatasetError:
-        return None
 
 
 class PinnedVersionsHooks:
@@ -115,7 +103,7 @@ class PinnedVersionsHooks:
         for name, version in self._pins.items():
             if name in (load_versions or {}):
                 continue
-            dataset = _versioned(catalog, name)
+            dataset = versioned_dataset(catalog, name)
             if dataset is None:
                 logger.warning("Pin for '%s' ignored: no versioned dataset of that name.", name)
                 continue

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from kedro.io.core import AbstractVersionedDataset, Version, VersionNotFoundError
+from kedro.io.core import AbstractVersionedDataset, DatasetError, Version, VersionNotFoundError
 
 LINEAGE_FILE = "_lineage.json"  # written beside each version by hooks.LineageHooks
 PINS_KEY = "pins"
@@ -51,6 +51,25 @@ def load_version_of(dataset: AbstractVersionedDataset, version: str) -> None:
     Kedro builds datasets with ``Version(load, save)``; only ``load`` is replaced.
     """
     dataset._version = Version(version, dataset._version.save)  # noqa: SLF001
+
+
+def versioned_dataset(catalog: Any, name: str) -> AbstractVersionedDataset | None:
+    """The catalog's dataset ``name`` when it is versioned, else None (also for no catalog)."""
+    if catalog is None or name not in catalog:
+        return None
+    dataset = catalog.get(name)
+    return dataset if isinstance(dataset, AbstractVersionedDataset) else None
+
+
+def load_version(catalog: Any, name: str) -> str | None:
+    """The version of ``name`` a load would read now, or None (not versioned, none saved yet)."""
+    dataset = versioned_dataset(catalog, name)
+    if dataset is None:
+        return None
+    try:
+        return dataset.resolve_load_version()
+    except DatasetError:
+        return None
 
 
 def versioned_datasets(catalog: Any) -> dict[str, AbstractVersionedDataset]:

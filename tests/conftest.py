@@ -11,6 +11,7 @@ import pytest
 # Set before Kedro or transformers are imported by any test module.
 os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
@@ -120,12 +121,13 @@ def tiny_gguf(project_root, tiny_llama_dir, tmp_path_factory) -> Path:
 
 @pytest.fixture
 def run_project(project: Path):
-    """``kedro run`` in the scratch project: call with KedroSession.run's arguments."""
+    """``kedro run`` in the scratch project: call with KedroSession.run's arguments, plus
+    ``runtime_params`` (what ``--params`` gives)."""
     from kedro.framework.session import KedroSession
 
-    def run(**kwargs) -> None:
+    def run(runtime_params: dict | None = None, **kwargs) -> None:
         with KedroSession.create(
-            project_path=project, conf_source=str(project / "conf")
+            project_path=project, conf_source=str(project / "conf"), runtime_params=runtime_params
         ) as session:
             session.run(**kwargs)
 

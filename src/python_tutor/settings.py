@@ -4,11 +4,18 @@ Configuration: ``conf/base`` holds the CPU/offline defaults, ``conf/gpu`` the ov
 ``kedro run --env gpu`` and ``conf/local`` (git-ignored) secrets and personal overrides.
 """
 
+from pathlib import Path
+
 from kedro.config import OmegaConfigLoader
 
 from python_tutor.hooks import LineageHooks, PinnedVersionsHooks
+from python_tutor.tracking import TrackingHooks
 
-HOOKS = (LineageHooks(), PinnedVersionsHooks())
+HOOKS = (LineageHooks(), PinnedVersionsHooks(), TrackingHooks())
+
+# kedro-mlflow's hook runs inside TrackingHooks, which can turn it off (tracking.enabled). Kedro
+# matches the distribution's metadata name: "kedro_mlflow" in 2.0.3, "kedro-mlflow" before.
+DISABLE_HOOKS_FOR_PLUGINS = ("kedro_mlflow", "kedro-mlflow")
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {
@@ -16,4 +23,7 @@ CONFIG_LOADER_ARGS = {
     "default_run_env": "local",
     # Rollback pins (`kedro tutor rollback`), read by PinnedVersionsHooks.
     "config_patterns": {"pins": ["pins*"]},
+    # ${cwd:}: the folder kedro runs in (the project root), which data/ paths are relative to;
+    # mlflow.yml anchors its local store there.
+    "custom_resolvers": {"cwd": lambda: Path.cwd().as_posix()},
 }

@@ -131,6 +131,30 @@ def test_evaluation_compares_the_three_models(finished_run):
     assert "lora_adapter" in text and "gguf" in text.lower()
 
 
+def test_the_run_is_one_mlflow_run_with_metrics_plots_and_versions(finished_run):
+    from mlflow import MlflowClient
+
+    client = MlflowClient(f"sqlite:///{finished_run.parent.as_posix()}/mlruns/mlflow.db")
+    experiment = client.get_experiment_by_name("python_tutor")
+    [run] = client.search_runs([experiment.experiment_id])
+    assert run.info.status == "FINISHED" and run.info.run_name == "__default__"
+    assert run.data.params["training.sft.max_steps"] == "2"  # as the node received it
+    steps = client.get_metric_history(run.info.run_id, "training_metrics.train_loss")
+    assert [m.step for m in steps] == [1, 2]
+    metrics = run.data.metrics
+    assert 0 <= metrics["export_report.fidelity.next_token_agreement"] <= 1
+    assert metrics["evaluation_metrics.fine_tuned.perplexity"] > 1
+    artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "training_loss_plot")}
+    assert artifacts == {"training_loss_plot/training_loss_plot.png"}
+    tags = run.data.tags
+    assert tags["version.lora_adapter"] == latest(finished_run / "06_models/lora_adapter").name
+    assert tags["version.gguf_model"] == latest(finished_run / "06_models/tutor").name
+    assert (
+        tags["version.tutor_train"]
+        == latest(finished_run / "05_model_input/tutor_train.jsonl").name
+    )
+
+
 def test_the_notebook_runs_top_to_bottom_on_the_run(finished_run, project_root):
     import nbformat
     from nbclient import NotebookClient

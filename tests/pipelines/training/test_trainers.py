@@ -154,3 +154,54 @@ def test_hf_backend_on_cpu_loads_bf16_weights_unquantised(
     seen = hf_load_arguments(monkeypatch, tiny_llama_dir, training_params, plan)
     assert seen["dtype"] == torch.bfloat16
     assert seen["quantization_config"] is None and seen["device_map"] is None
+
+
+def test_hf_backend_passes_the_attention_implementation(
+    monkeypatch, tiny_llama_dir, training_params
+):
+    from transformers import AttentionInterface
+
+    plan = TrainingPlan(
+        backend="hf", device="cpu", precision="bf16", load_in_4bit=False, optim="adamw_torch"
+    )
+    monkeypatch.delitem(AttentionInterface._global_mapping, "torch_varlen", raising=False)
+    training_params["model"]["attn_implementation"] = "torch_varlen"
+    seen = hf_load_arguments(monkeypatch, tiny_llama_dir, training_params, plan)
+    assert seen["attn_implementation"] == "torch_varlen"
+    assert "torch_varlen" in AttentionInterface._global_mapping  # registered before loading
+
+
+def padding_free_trainer(tiny_llama_dir, training_params, max_length, train):
+    params = training_params
+    plan = TrainingPlan(
+        backend="hf", device="cpu", precision="fp32", load_in_4bit=False, optim="adamw_torch"
+    )
+    sft = {**params["sft"], "padding_free": True}
+    return trainers.build_hf_trainer(
+        plan=plan,
+        base_model=tiny_llama_dir,
+        model_params=params["model"],
+        lora_params=params["lora"],
+        sft_kwargs={**kwargs_for({**params, "sft": sft}, plan), "max_length": max_length},
+        train=train,
+        val=train[:2],
+        callbacks=[],
+    )
+
+
+def test_hf_padding_free_flattens_each_batch_into_one_row(tiny_llama_dir, training_params):
+    train = [conversation(i)["messages"] for i in range(4)]
+    built = padding_free_trainer(tiny_llama_dir, training_params, 128, train)
+    assert built.trainer.args.padding_free and built.trainer.args.max_length is None
+    batch = next(iter(built.trainer.get_train_dataloader()))
+    lengths = [len(row) for row in built.trainer.train_dataset["input_ids"]]
+    assert batch["input_ids"].shape == (1, sum(lengths))
+    assert "attention_mask" not in batch
+    assert (batch["position_ids"][0] == 0).sum() == len(lengths)  # one restart per conversation
+
+
+def test_hf_padding_free_refuses_a_conversation_over_max_length(tiny_llama_dir, training_params):
+    train = [conversation(i)["messages"] for i in range(3)]
+    train[2][-1]["content"] = "palabra " * 200
+    with pytest.raises(ValueError, match=r"tutor_train row 2: \d+ tokens, over training.model"):
+        padding_free_trainer(tiny_llama_dir, training_params, 128, train)

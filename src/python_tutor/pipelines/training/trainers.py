@@ -17,6 +17,7 @@ from typing import Any
 
 from python_tutor.chat_templates import ChatTemplate, apply_chat_template, resolve_chat_template
 
+from . import varlen_attention
 from .backend_selection import TrainingPlan
 from .conversations import instruction_part, to_prompt_completion, to_text
 
@@ -142,23 +143,50 @@ def build_hf_trainer(
             bnb_4bit_use_double_quant=True,
             bnb_4bit_compute_dtype=torch_dtype(plan.precision),
         )
+    attention = model_params.get("attn_implementation")
+    if attention == varlen_attention.NAME:
+        varlen_attention.register()
     model = AutoModelForCausalLM.from_pretrained(
         base_model,
         dtype=torch_dtype(plan.precision),  # frozen weights in the compute precision
         quantization_config=quantization,
         device_map=device_map,
+        **({"attn_implementation": attention} if attention else {}),
     )
     model.config.use_cache = False
+    args = dict(sft_kwargs)
+    length_checked_here = args.get("padding_free") and not args.get("packing")
+    if length_checked_here:  # TRL does not cut padding-free rows: it wants max_length unset
+        args["max_length"] = None
     trainer = SFTTrainer(
         model=model,
-        args=SFTConfig(**sft_kwargs),
+        args=SFTConfig(**args),
         train_dataset=Dataset.from_list(to_prompt_completion(train)),
         eval_dataset=Dataset.from_list(to_prompt_completion(val)),
         processing_class=tokenizer,
         peft_config=LoraConfig(task_type="CAUSAL_LM", **lora_params),
         callbacks=callbacks,
     )
+    if length_checked_here:
+        check_lengths(trainer.train_dataset, sft_kwargs["max_length"], "tutor_train")
+        check_lengths(trainer.eval_dataset, sft_kwargs["max_length"], "tutor_val")
     return BuiltTrainer(trainer=trainer, tokenizer=tokenizer, template=template)
+
+
+def check_lengths(dataset: Any, max_length: int, name: str) -> None:
+    """Refuse conversations over ``max_length`` tokens instead of training on them whole.
+
+    Formatting already rejects them; this guards a dataset made another way.
+
+    Raises:
+        ValueError: naming the first row that is too long.
+    """
+    for row, ids in enumerate(dataset["input_ids"]):
+        if len(ids) > max_length:
+            raise ValueError(
+                f"{name} row {row}: {len(ids)} tokens, over training.model.max_seq_length "
+                f"({max_length}); re-run formatting with the same max_seq_length"
+            )
 
 
 def build_unsloth_trainer(

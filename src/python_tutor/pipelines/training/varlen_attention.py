@@ -1,0 +1,147 @@
+"""Padding-free attention on PyTorch's own variable-length flash kernel.
+
+A padding-free micro-batch puts its conversations end to end in one row, and attention must stay
+inside each conversation. transformers does that with the flash-attn package (no wheel for the
+GPU stack's torch/CUDA, and building it needs a CUDA toolchain) or, under SDPA, with a dense
+block-diagonal mask over the whole row: attention work quadratic in the row, not in each
+conversation. PyTorch (2.10+) ships the flash kernel with ``cu_seqlens`` as
+``torch.nn.attention.varlen.varlen_attn``; this module hands it to transformers as
+``attn_implementation: torch_varlen`` through transformers' public ``AttentionInterface``.
+
+Sequences are found from ``position_ids``, which restart at 0 for every conversation in a
+padding-free row and for every row of a padded batch (right padding: the causal mask already
+keeps real tokens from seeing the pad after them).
+"""
+
+from __future__ import annotations
+
+import inspect
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+NAME = "torch_varlen"
+
+
+def register() -> str:
+    """Make ``attn_implementation="torch_varlen"`` known to transformers; returns the name.
+
+    Raises:
+        RuntimeError: this torch has no ``torch.nn.attention.varlen`` (it came in 2.10).
+    """
+    from transformers import AttentionInterface  # noqa: PLC0415
+
+    kernel = _kernel()
+    AttentionInterface.register(
+        NAME, lambda *args, **kwargs: varlen_attention_forward(*args, kernel=kernel, **kwargs)
+    )
+    return NAME
+
+
+def _kernel() -> Callable[..., Any]:
+    """``varlen_attn`` with causal masking and GQA spelled for the installed torch version."""
+    try:
+        from torch.nn.attention.varlen import varlen_attn  # noqa: PLC0415
+    except ImportError as error:
+        import torch  # noqa: PLC0415
+
+        raise RuntimeError(
+            f"training.model.attn_implementation: {NAME} needs torch>=2.10 "
+            f"(torch.nn.attention.varlen); this is torch {torch.__version__}"
+        ) from error
+    return causal_varlen(varlen_attn)
+
+
+def causal_varlen(varlen_attn: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap ``varlen_attn`` as ``kernel(q, k, v, *, cu_seqlens, max_len, scale)``.
+
+    Causality is ``window_size=(-1, 0)`` from torch 2.11 and ``is_causal=True`` in 2.10;
+    grouped-query attention is native where ``enable_gqa`` exists (2.12+) and K/V are repeated
+    per query head otherwise.
+    """
+    accepted = inspect.signature(varlen_attn).parameters
+    causal = {"window_size": (-1, 0)} if "window_size" in accepted else {"is_causal": True}
+    native_gqa = "enable_gqa" in accepted
+
+    def kernel(query, key, value, *, cu_seqlens, max_len, scale):
+        groups = query.shape[1] // key.shape[1]
+        extra = dict(causal)
+        if groups > 1 and native_gqa:
+            extra["enable_gqa"] = True
+        elif groups > 1:
+            key = key.repeat_interleave(groups, dim=1)
+            value = value.repeat_interleave(groups, dim=1)
+        return varlen_attn(
+            query, key, value, cu_seqlens, cu_seqlens, max_len, max_len, scale=scale, **extra
+        )
+
+    return kernel
+
+
+def cu_seqlens_from_position_ids(position_ids: Any) -> tuple[Any, int]:
+    """Cumulative sequence starts (int32, with the total at the end) and the longest sequence.
+
+    Worked out on the host from one copy of the positions (the kernel wants the maximum as an
+    int), once per forward pass: every layer receives the same ``position_ids`` tensor, so the
+    answer is kept with it rather than synchronising the GPU once per layer.
+    """
+    known = _SEQUENCES.get(id(position_ids))
+    if known is not None:
+        return known
+    import torch  # noqa: PLC0415
+
+    flat = position_ids.reshape(-1).cpu()
+    starts = torch.nonzero(flat == 0).reshape(-1)
+    if starts.numel() == 0 or int(starts[0]) != 0:
+        raise ValueError("torch_varlen attention: position_ids must start every sequence at 0")
+    ends = torch.cat([starts, starts.new_tensor([flat.numel()])])
+    result = (
+        ends.to(device=position_ids.device, dtype=torch.int32, non_blocking=True),
+        int((ends[1:] - ends[:-1]).max()),
+    )
+    _SEQUENCES[id(position_ids)] = result
+    weakref.finalize(position_ids, _SEQUENCES.pop, id(position_ids), None)
+    return result
+
+
+# id(position_ids) -> its sequences, dropped when the forward pass lets go of the tensor
+_SEQUENCES: dict[int, tuple[Any, int]] = {}
+
+
+def varlen_attention_forward(
+    module: Any,
+    query: Any,
+    key: Any,
+    value: Any,
+    attention_mask: Any,
+    *,
+    kernel: Callable[..., Any],
+    scaling: float | None = None,
+    dropout: float = 0.0,
+    position_ids: Any = None,
+    **_: Any,
+) -> tuple[Any, None]:
+    """transformers' attention-function contract: ``[B, H, T, D]`` in, ``[B, T, H, D]`` out.
+
+    Raises:
+        ValueError: attention dropout, a non-causal module or missing ``position_ids``, which
+            this kernel cannot honour (rather than silently attending across conversations).
+    """
+    if dropout:
+        raise ValueError("torch_varlen attention does not support attention dropout")
+    if not getattr(module, "is_causal", True):
+        raise ValueError("torch_varlen attention is causal only")
+    if position_ids is None:
+        raise ValueError("torch_varlen attention needs position_ids to find the sequences")
+    batch, heads, length, dim = query.shape
+    if position_ids.shape[0] != batch:  # a padded batch: one shared row of positions
+        position_ids = position_ids.expand(batch, length)
+    cu_seqlens, max_len = cu_seqlens_from_position_ids(position_ids)
+
+    def flat(x):  # [B, H, T, D] -> [B*T, H, D]
+        return x.transpose(1, 2).reshape(batch * length, x.shape[1], dim)
+
+    out = kernel(
+        flat(query), flat(key), flat(value), cu_seqlens=cu_seqlens, max_len=max_len, scale=scaling
+    )
+    return out.reshape(batch, length, heads, dim), None

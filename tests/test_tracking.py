@@ -151,3 +151,20 @@ def test_metrics_of_reports_curves_and_models():
     ]
     per_prompt = {"fidelity": {"agreement": 0.9, "per_prompt": [{"agreement": 1.0}]}}
     assert metrics_of("export_report", per_prompt) == [("export_report.fidelity.agreement", 0.9, 0)]
+
+
+def test_tracking_off_needs_no_mlflow(monkeypatch):
+    """Off means mlflow is never imported: a slim install without it (the GPU box) still runs."""
+    import importlib
+    from types import SimpleNamespace
+
+    for name in ("mlflow", "mlflow.entities", "kedro_mlflow"):
+        monkeypatch.setitem(sys.modules, name, None)  # any import of them raises ImportError
+    monkeypatch.delitem(sys.modules, "python_tutor.tracking")  # imported afresh, then restored
+    hooks = importlib.import_module("python_tutor.tracking").TrackingHooks()
+    hooks.after_context_created(SimpleNamespace(params={"tracking": {"enabled": False}}))
+    hooks.after_catalog_created(None, {}, {}, {}, "v", {})
+    hooks.before_pipeline_run({}, None, None)
+    hooks.before_node_run(SimpleNamespace(inputs=["x"]), None, {})
+    hooks.after_dataset_saved("training_metrics", {"loss": 1.0})
+    hooks.after_pipeline_run({}, None, None)

@@ -25,13 +25,11 @@ from pathlib import Path
 from typing import Any
 
 # mlflow sends usage telemetry unless told not to (it reads DO_NOT_TRACK only as "true"), and it
-# decides when first imported: here, before the imports below.
+# decides when first imported: here, before anything imports it. mlflow itself is imported only
+# when tracking is on, so a machine without it (a GPU box with a slim install) runs with it off.
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
 from kedro.framework.hooks import hook_impl
-from kedro_mlflow.framework.hooks.mlflow_hook import MlflowHook
-from mlflow import MlflowClient
-from mlflow.entities import Metric, RunTag
 
 from python_tutor.versions import load_version, versioned_dataset
 
@@ -56,8 +54,11 @@ class TrackingHooks:
     def after_context_created(self, context: Any) -> None:
         """Read ``tracking``; when enabled, kedro-mlflow reads mlflow.yml and sets up the store."""
         self._settings = dict(context.params.get("tracking") or {})
-        self._plugin = MlflowHook() if self._settings.get("enabled", True) else None
-        if self._plugin is not None:
+        self._plugin = None
+        if self._settings.get("enabled", True):
+            from kedro_mlflow.framework.hooks.mlflow_hook import MlflowHook  # noqa: PLC0415
+
+            self._plugin = MlflowHook()
             self._plugin.after_context_created(context)
 
     @hook_impl
@@ -87,6 +88,8 @@ class TrackingHooks:
         self._plugin.before_pipeline_run(run_params, pipeline, catalog)
         self._run_id = self._plugin.run_id  # None: a pipeline of disable_tracking.pipelines
         if self._run_id is not None:
+            from mlflow import MlflowClient  # noqa: PLC0415
+
             self._client = MlflowClient(self._plugin.mlflow_config.server.mlflow_tracking_uri)
 
     @hook_impl
@@ -135,10 +138,14 @@ class TrackingHooks:
         if not new:
             return
         self._versions.update(new)
+        from mlflow.entities import RunTag  # noqa: PLC0415
+
         tags = [RunTag(VERSION_TAG.format(name), version) for name, version in new.items()]
         self._client.log_batch(self._run_id, tags=tags)
 
     def _log_metrics(self, dataset_name: str, data: Any) -> None:
+        from mlflow.entities import Metric  # noqa: PLC0415
+
         now = int(time.time() * 1000)
         metrics = [
             Metric(key, value, now, step) for key, value, step in metrics_of(dataset_name, data)

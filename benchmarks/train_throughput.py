@@ -177,6 +177,7 @@ TIMING_OVERRIDES = {
     "sft.max_steps": -1,
 }
 DRY_RUN_OVERRIDES = {"backend": "auto", "model.max_seq_length": 512}
+PROFILE_FIRST_STEP = 2  # steps before the profiler starts (compilation, allocator warm-up)
 CONFIG_LABELS = {
     "baseline": "(a) transformers+PEFT",
     "unsloth-recipe": "(b) Unsloth notebook recipe",
@@ -201,7 +202,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=[],
         type=parse_variant,
         metavar="NAME:key=value,...",
-        help="also run (c) with these changes, e.g. mb16:sft.per_device_train_batch_size=16",
+        help="also run (c) with these changes, e.g. mb16:sft.per_device_train_batch_size=16; "
+        "env.NAME=value sets an environment variable of that run's process",
     )
     parser.add_argument(
         "--variant-shapes",
@@ -231,12 +233,23 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--min-warmup-steps", type=int, default=3)
     parser.add_argument("--peak-tflops", type=float, default=790.0, help="bf16 matmul rate")
     parser.add_argument("--worker-timeout", type=int, default=240, help="seconds per config")
+    parser.add_argument(
+        "--profile-steps",
+        type=int,
+        default=0,
+        help="profile this many steps (from step 3, inside the warm-up) with torch.profiler: "
+        "kernel table and GPU-busy share per configuration",
+    )
     parser.add_argument("--work-dir", type=Path, default=None, help="checkpoints, scratch")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     parser.add_argument("--seed", type=int, default=3407)
     parser.add_argument("--dry-run", action="store_true", help="CPU, tiny shape, few steps")
     parser.add_argument("--worker", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.profile_steps < 0:
+        parser.error("--profile-steps must be at least 0")
+    # the profiled steps (3 .. 2 + N) stay inside the warm-up, out of the measured window
+    args.min_warmup_steps = max(args.min_warmup_steps, PROFILE_FIRST_STEP + args.profile_steps)
     if args.dry_run:
         args.shapes = ["tiny"]
         args.conversations = min(args.conversations, 24)
@@ -312,20 +325,27 @@ def configurations(args: argparse.Namespace) -> list[dict[str, Any]]:
     extra = DRY_RUN_OVERRIDES if args.dry_run else {}
     variant_shapes = args.variant_shapes or args.shapes[:1]
     chosen = [
-        (shape, name, CONFIG_LABELS[name], base[name])
+        (shape, name, CONFIG_LABELS[name], base[name], {})
         for shape in args.shapes
         for name in args.configs
     ]
-    chosen += [  # variants last: the three configurations come first in a time-limited run
-        (shape, name, f"(c) + {name}", with_overrides(conf_gpu, changes))
-        for shape in (args.shapes if args.dry_run else variant_shapes)
-        for name, changes in args.variant
+    for name, changes in args.variant:  # last: the three come first in a time-limited run
+        environment = {k[4:]: str(v) for k, v in changes.items() if k.startswith("env.")}
+        params = with_overrides(
+            conf_gpu, {k: v for k, v in changes.items() if not k.startswith("env.")}
+        )
+        for shape in args.shapes if args.dry_run else variant_shapes:
+            chosen.append((shape, name, f"(c) + {name}", params, environment))
+    return [
+        {
+            "shape": shape,
+            "name": name,
+            "label": label,
+            "params": with_overrides(params, {**TIMING_OVERRIDES, **extra}),
+            "env": environment,
+        }
+        for shape, name, label, params, environment in chosen
     ]
-    runs = []
-    for shape, name, label, params in chosen:
-        resolved = with_overrides(params, {**TIMING_OVERRIDES, **extra})
-        runs.append({"shape": shape, "name": name, "label": label, "params": resolved})
-    return runs
 
 
 # ---------------------------------------------------------------------------------------------
@@ -522,12 +542,16 @@ class _TokenCounter:
     def __init__(self) -> None:
         self.total: Any = 0
         self.trained: Any = 0
+        self.pad_id: int | None = None  # padding-free rows padded to a multiple: not real
 
     def wrap(self, compute_loss: Any) -> Any:
         def counting(model, inputs, *args, **kwargs):
             mask = inputs.get("attention_mask")
             ids = inputs["input_ids"]
-            real = mask.sum() if mask is not None and mask.dim() == 2 else ids.numel()
+            if mask is not None and mask.dim() == 2:
+                real = mask.sum()
+            else:
+                real = ids.numel() if self.pad_id is None else (ids != self.pad_id).sum()
             self.total = self.total + real
             labels = inputs.get("labels")
             if labels is not None:
@@ -577,6 +601,34 @@ def run_worker(spec_file: Path) -> None:
             if logs and "num_tokens" in logs:  # TRL's own count: a cross-check
                 marks["trl_num_tokens"].append(int(logs["num_tokens"]))
 
+    class StepProfiler(TrainerCallback):
+        """Profiles steps 3 .. 2 + profile_steps (inside the warm-up) and writes the report."""
+
+        profiler: Any = None
+        started = 0.0
+
+        def on_step_begin(self, args, state, control, **kwargs):
+            if state.global_step == PROFILE_FIRST_STEP and self.profiler is None:
+                activities = [torch.profiler.ProfilerActivity.CPU]
+                if cuda:
+                    torch.cuda.synchronize()
+                    activities.append(torch.profiler.ProfilerActivity.CUDA)
+                self.profiler = torch.profiler.profile(activities=activities)
+                self.profiler.__enter__()
+                self.started = time.perf_counter()
+
+        def on_step_end(self, args, state, control, **kwargs):
+            steps = spec["profile_steps"]
+            if self.profiler is None or state.global_step != PROFILE_FIRST_STEP + steps:
+                return
+            if cuda:
+                torch.cuda.synchronize()
+            wall = time.perf_counter() - self.started
+            self.profiler.__exit__(None, None, None)
+            Path(spec["profile"]).write_text(profile_report(self.profiler, wall, steps))
+            self.profiler = None
+
+    callbacks = [StepClock()] + ([StepProfiler()] if spec.get("profile_steps") else [])
     data = json.loads(Path(spec["data"]).read_text())
     plan = plan_training(params["backend"], params["model"], params["sft"], detect_hardware())
     output_dir = Path(spec["scratch"])
@@ -598,9 +650,10 @@ def run_worker(spec_file: Path) -> None:
         sft_kwargs=sft_kwargs,
         train=data["train"],
         val=data["val"],
-        callbacks=[StepClock()],
+        callbacks=callbacks,
     )
     trainer = built.trainer
+    counter.pad_id = built.tokenizer.pad_token_id
     trainer.compute_loss = counter.wrap(trainer.compute_loss)
     setup_seconds = time.perf_counter() - started
     trainer.train()
@@ -627,6 +680,25 @@ def run_worker(spec_file: Path) -> None:
         **marks,
     }
     Path(spec["result"]).write_text(json.dumps(result, default=str))
+
+
+def profile_report(profiler: Any, wall_seconds: float, steps: int) -> str:
+    """GPU-busy share and the top operators of a finished ``torch.profiler`` run."""
+    from torch.autograd import DeviceType
+
+    kernels = [e for e in profiler.events() if e.device_type == DeviceType.CUDA]
+    busy = sum(e.device_time for e in kernels) / 1e6  # microseconds
+    averages = profiler.key_averages()
+    lines = [
+        f"{steps} steps in {wall_seconds:.3f} s ({wall_seconds / steps * 1e3:.1f} ms a step); "
+        f"GPU kernels {busy:.3f} s ({busy / wall_seconds:.0%} busy), {len(kernels)} kernel "
+        f"launches ({len(kernels) / steps:.0f} a step)",
+        "",
+        averages.table(sort_by="self_device_time_total", row_limit=30),
+        "",
+        averages.table(sort_by="self_cpu_time_total", row_limit=30),
+    ]
+    return "\n".join(lines)
 
 
 def _versions() -> dict[str, str]:
@@ -658,14 +730,20 @@ def run_configuration(run: dict[str, Any], work: Path, args: argparse.Namespace)
         "data": str(run["data"]),
         "scratch": str(work / f"{tag}.scratch"),
         "result": str(result_file),
+        "profile_steps": args.profile_steps,
+        "profile": str(work / "logs" / f"{tag}.profile.txt"),
     }
     spec_file.write_text(json.dumps(spec))
-    environment = dict(os.environ)
+    environment = {**os.environ, **run["env"]}
     environment["PYTHONPATH"] = os.pathsep.join(
         filter(None, [str(ROOT / "src"), environment.get("PYTHONPATH")])
     )
     command = [sys.executable, str(Path(__file__).resolve()), "--worker", str(spec_file)]
-    print(f"--- {run['shape']} {run['label']}: {json.dumps(run['params']['sft'])}", flush=True)
+    print(
+        f"--- {run['shape']} {run['label']}: {json.dumps(run['params']['sft'])} "
+        f"{json.dumps(run['params']['model'])} {run['env'] or ''}",
+        flush=True,
+    )
     began = time.perf_counter()
     try:
         with log_file.open("w") as log:

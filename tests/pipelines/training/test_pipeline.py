@@ -135,11 +135,14 @@ def test_node_names_follow_the_convention():
 
 
 @pytest.mark.parametrize(
-    ("env", "chat_template", "max_seq_length"),
-    [("local", "model", 512), ("gpu", "llama-3.1", 2048)],
+    ("env", "chat_template", "max_seq_length", "optim"),
+    [
+        ("local", "model", 512, "adamw_8bit"),  # CPU falls back to adamw_torch, logged
+        ("gpu", "llama-3.1", 2048, "adamw_torch_fused"),
+    ],
 )
 def test_conf_gives_every_block_and_agrees_with_globals(
-    project_root, env, chat_template, max_seq_length
+    project_root, env, chat_template, max_seq_length, optim
 ):
     """Both environments resolve (globals included) to the blocks the node reads."""
     from kedro.config import OmegaConfigLoader
@@ -150,7 +153,7 @@ def test_conf_gives_every_block_and_agrees_with_globals(
     assert wanted == set(params)
     assert params["model"]["chat_template"] == chat_template
     assert params["model"]["max_seq_length"] == max_seq_length
-    assert params["sft"]["optim"] == "adamw_8bit"  # CPU falls back, logged
+    assert params["sft"]["optim"] == optim
 
 
 def test_sft_keys_that_the_plan_owns_are_refused(tutor_train, tutor_val, training_params):

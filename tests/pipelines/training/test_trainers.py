@@ -205,3 +205,32 @@ def test_hf_padding_free_refuses_a_conversation_over_max_length(tiny_llama_dir, 
     train[2][-1]["content"] = "palabra " * 200
     with pytest.raises(ValueError, match=r"tutor_train row 2: \d+ tokens, over training.model"):
         padding_free_trainer(tiny_llama_dir, training_params, 128, train)
+
+
+def test_lora_input_casting_off_trains_the_same_numbers(tiny_llama_dir, training_params):
+    """Under bf16 autocast the adapter's matmuls run in bf16 either way: same losses."""
+    plan = TrainingPlan(
+        backend="hf", device="cpu", precision="bf16", load_in_4bit=False, optim="adamw_torch"
+    )
+    train = [conversation(i)["messages"] for i in range(8)]
+    losses = {}
+    for casting in (True, False):
+        params = {**training_params, "model": {**training_params["model"]}}
+        params["model"]["lora_input_casting"] = casting
+        sft = {**kwargs_for(params, plan), "bf16": True, "max_steps": 2, "eval_strategy": "no"}
+        sft.update(eval_on_start=False, save_strategy="no", gradient_checkpointing=False)
+        built = trainers.build_hf_trainer(
+            plan=plan,
+            base_model=tiny_llama_dir,
+            model_params=params["model"],
+            lora_params=params["lora"],
+            sft_kwargs=sft,
+            train=train,
+            val=train[:2],
+            callbacks=[],
+        )
+        layers = [m for m in built.trainer.model.modules() if hasattr(m, "lora_A")]
+        assert layers and all(m.cast_input_dtype_enabled is casting for m in layers)
+        built.trainer.train()
+        losses[casting] = [e["loss"] for e in built.trainer.state.log_history if "loss" in e]
+    assert losses[True] == pytest.approx(losses[False], rel=1e-3)

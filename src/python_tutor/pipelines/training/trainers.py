@@ -170,7 +170,25 @@ def build_hf_trainer(
     if length_checked_here:
         check_lengths(trainer.train_dataset, sft_kwargs["max_length"], "tutor_train")
         check_lengths(trainer.eval_dataset, sft_kwargs["max_length"], "tutor_val")
+    if not model_params.get("lora_input_casting", True):
+        set_lora_input_casting(trainer.model, enabled=False)
     return BuiltTrainer(trainer=trainer, tokenizer=tokenizer, template=template)
+
+
+def set_lora_input_casting(model: Any, *, enabled: bool) -> int:
+    """Switch PEFT's cast of each LoRA layer's input to the adapter dtype; returns the layers.
+
+    PEFT keeps the adapter in float32 and casts every input to it; under bf16/fp16 autocast the
+    matmul casts it straight back, so with casting off the numbers are the same and two copies
+    of every LoRA input (and their gradients) are saved. PEFT's own switch
+    (``cast_input_dtype_enabled``, used by ``peft.helpers.disable_input_dtype_casting``).
+    """
+    from peft.tuners.tuners_utils import BaseTunerLayer  # noqa: PLC0415
+
+    layers = [m for m in model.modules() if isinstance(m, BaseTunerLayer)]
+    for layer in layers:
+        layer.cast_input_dtype_enabled = enabled
+    return len(layers)
 
 
 def check_lengths(dataset: Any, max_length: int, name: str) -> None:

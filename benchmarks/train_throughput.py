@@ -176,7 +176,13 @@ TIMING_OVERRIDES = {
     "sft.num_train_epochs": 1,
     "sft.max_steps": -1,
 }
-DRY_RUN_OVERRIDES = {"backend": "auto", "model.max_seq_length": 512}
+# --dry-run on a CPU: no CUDA-only kernels (torch's varlen flash attention, Liger's Triton).
+DRY_RUN_OVERRIDES = {
+    "backend": "auto",
+    "model.max_seq_length": 512,
+    "model.attn_implementation": None,
+    "sft.use_liger_kernel": False,
+}
 PROFILE_FIRST_STEP = 2  # steps before the profiler starts (compilation, allocator warm-up)
 CONFIG_LABELS = {
     "baseline": "(a) transformers+PEFT",
@@ -246,15 +252,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--dry-run", action="store_true", help="CPU, tiny shape, few steps")
     parser.add_argument("--worker", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.profile_steps < 0:
-        parser.error("--profile-steps must be at least 0")
-    # the profiled steps (3 .. 2 + N) stay inside the warm-up, out of the measured window
-    args.min_warmup_steps = max(args.min_warmup_steps, PROFILE_FIRST_STEP + args.profile_steps)
     if args.dry_run:
         args.shapes = ["tiny"]
         args.conversations = min(args.conversations, 24)
         args.length_median, args.min_length, args.max_length = 300, 200, 500
         args.min_warmup_steps = 1
+    if args.profile_steps < 0:
+        parser.error("--profile-steps must be at least 0")
+    if args.profile_steps:  # the profiled steps (3 .. 2 + N) stay inside the warm-up
+        args.min_warmup_steps = max(args.min_warmup_steps, PROFILE_FIRST_STEP + args.profile_steps)
     for option in ("conversations", "min_warmup_steps"):
         if getattr(args, option) < 1:
             parser.error(f"--{option.replace('_', '-')} must be at least 1")

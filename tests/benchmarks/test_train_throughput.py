@@ -56,6 +56,7 @@ def test_dry_run_shrinks_to_a_cpu_check(bench):
         ["--warmup-fraction", "1.0"],
         ["--shapes", "7b"],
         ["--variant", "no-colon"],
+        ["--profile-steps", "-1"],
     ],
 )
 def test_parse_args_rejects_bad_values(bench, argv, capsys):
@@ -142,6 +143,51 @@ def test_variants_run_after_the_three_configurations(bench, project_root):
     assert [(r["shape"], r["name"]) for r in runs][-1] == ("1b", "mb32")
     assert runs[-1]["params"]["sft"]["per_device_train_batch_size"] == 32
     assert runs[-1]["label"] == "(c) + mb32"
+
+
+def test_variant_env_keys_go_to_the_process_not_the_parameters(bench, project_root):
+    args = bench.parse_args(
+        [
+            "--conf-source",
+            str(project_root / "conf"),
+            "--variant",
+            "padded:env.UNSLOTH_PADDING_CHOICE=padded,sft.per_device_train_batch_size=16",
+        ]
+    )
+    *configs, variant = bench.configurations(args)
+    assert variant["env"] == {"UNSLOTH_PADDING_CHOICE": "padded"}
+    assert "env" not in variant["params"]
+    assert variant["params"]["sft"]["per_device_train_batch_size"] == 16
+    assert all(run["env"] == {} for run in configs)
+
+
+def test_profiled_steps_stay_inside_the_warmup(bench):
+    args = bench.parse_args(["--profile-steps", "4", "--min-warmup-steps", "3"])
+    assert args.min_warmup_steps == bench.PROFILE_FIRST_STEP + 4
+    assert bench.parse_args(["--min-warmup-steps", "3"]).min_warmup_steps == 3
+
+
+def test_token_counter_leaves_out_padding(bench):
+    import torch
+
+    counter = bench._TokenCounter()
+    counter.pad_id = 0
+    compute = counter.wrap(lambda model, inputs: None)
+    padded = {"input_ids": torch.tensor([[5, 6, 0]]), "attention_mask": torch.tensor([[1, 1, 0]])}
+    row = {"input_ids": torch.tensor([[5, 6, 7, 8, 0, 0]]), "labels": torch.tensor([[-100] * 6])}
+    compute(None, padded)
+    compute(None, row)  # a padding-free row padded to a multiple: no attention mask
+    assert int(counter.total) == 2 + 4
+
+
+def test_profile_report_says_how_busy_the_gpu_was(bench):
+    import torch
+
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as profiler:
+        torch.ones(64, 64) @ torch.ones(64, 64)
+    report = bench.profile_report(profiler, wall_seconds=0.5, steps=2)
+    assert report.startswith("2 steps in 0.500 s (250.0 ms a step); GPU kernels 0.000 s (0% busy)")
+    assert "aten::mm" in report
 
 
 def test_parameter_count_is_llama32(bench):
@@ -272,6 +318,7 @@ def test_dry_run_trains_through_the_project_trainers(smollm2_tokenizer_dir, tmp_
         str(data),
         "--configs",
         "baseline",
+        "conf-gpu",
         "--conversations",
         "16",
         "--tokenizer",
@@ -285,9 +332,14 @@ def test_dry_run_trains_through_the_project_trainers(smollm2_tokenizer_dir, tmp_
         command, capture_output=True, text=True, timeout=900, env=dict(os.environ), check=False
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    (row,) = json.loads((out / "train_throughput.json").read_text())["rows"]
-    assert row["plan"]["backend"] == "hf"
-    assert row["tokens_per_second"] > 0
-    assert 0 < row["trained_token_fraction"] < 1  # the prompt is masked, the answer is not
-    assert len(row["loss"]) == row["steps"] == 2
+    baseline, conf_gpu = json.loads((out / "train_throughput.json").read_text())["rows"]
+    for row in (baseline, conf_gpu):
+        assert row["plan"]["backend"] == "hf"
+        assert row["tokens_per_second"] > 0
+        assert 0 < row["trained_token_fraction"] < 1  # the prompt is masked, the answer is not
+        assert len(row["loss"]) == row["steps"] == 2
+    # conf/gpu's padding-free rows (padded to 256) count the same real tokens as padded batches
+    assert conf_gpu["sft_effective"]["padding_free"] is True
+    assert conf_gpu["tokens_total"] == baseline["tokens_total"]
+    assert conf_gpu["trained_token_fraction"] == pytest.approx(baseline["trained_token_fraction"])
     assert (out / "train_throughput_loss.png").stat().st_size > 0

@@ -56,3 +56,22 @@ def test_rollback_rejects_unknown_dataset_and_version(project, run_project):
     unknown_dataset = invoke("rollback", "nope", "x")
     assert unknown_dataset.exit_code != 0 and "not a versioned dataset" in unknown_dataset.output
     assert invoke("rollback", "raw_snapshot").exit_code != 0  # neither VERSION nor --latest
+
+
+def test_a_failed_run_ends_in_one_error_line(project):
+    """`kedro run` is Kedro's own, options and all; a failure is one line, not a traceback."""
+    conf = ["--conf-source", str(project / "conf"), "--pipelines", "ingestion"]
+    params = ["--params", "ingestion.sources=7,tracking.enabled=false"]
+    failed = CliRunner().invoke(cli, ["run", *conf, *params])
+    assert failed.exit_code == 1
+    last = failed.output.strip().splitlines()[-1]
+    assert last == (
+        "Error: kedro run failed: TypeError: 'int' object is not iterable "
+        "(the log above names the node; --traceback shows where)"
+    )
+    assert "Traceback" not in failed.output
+    shown = CliRunner().invoke(cli, ["run", *conf, *params, "--traceback"])
+    assert isinstance(shown.exception, TypeError)  # raised as is: Kedro prints the traceback
+    passed = CliRunner().invoke(cli, ["run", *conf, "--params", "tracking.enabled=false"])
+    assert passed.exit_code == 0, passed.output
+    assert (project / "data/02_intermediate/examples.jsonl").is_dir()

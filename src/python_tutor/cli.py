@@ -1,14 +1,19 @@
-"""Project commands: ``kedro tutor versions`` and ``kedro tutor rollback``.
+"""Project commands: ``kedro tutor versions|rollback|chat``, and ``kedro run`` itself.
 
-Kedro adds this module's ``cli`` group to its own commands when run inside the project.
+Kedro adds this module's ``cli`` group to its own commands when run inside the project, and a
+command here replaces the framework's of the same name: ``run`` is Kedro's own, with every option
+it has, except that a failure ends in one ``Error:`` line instead of a page of traceback
+(``--traceback`` shows it).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import click
+from kedro.framework.cli.project import run as kedro_run
 from kedro.framework.project import settings
 from kedro.framework.session import KedroSession
 from rich.console import Console
@@ -29,6 +34,31 @@ GOODBYE = {"salir", "exit", "quit", ":q"}
 @click.group(name="python-tutor")
 def cli() -> None:
     """python-tutor project commands."""
+
+
+@cli.command(
+    name="run",
+    params=[
+        *kedro_run.params,
+        click.Option(
+            ["--traceback"], is_flag=True, help="On failure, show the full traceback too."
+        ),
+    ],
+    help=kedro_run.help,
+    short_help=kedro_run.short_help,
+)
+@click.pass_context
+def run(ctx: click.Context, traceback: bool, **options: Any) -> None:
+    """Kedro's ``run``; a failure is one line naming the error (the log above has the node)."""
+    try:
+        ctx.invoke(kedro_run, **options)
+    except Exception as error:
+        if traceback or isinstance(error, click.ClickException):
+            raise
+        raise click.ClickException(
+            f"kedro run failed: {type(error).__name__}: {error} "
+            "(the log above names the node; --traceback shows where)"
+        ) from error
 
 
 @cli.group()

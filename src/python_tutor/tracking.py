@@ -21,7 +21,6 @@ import os
 import re
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 # mlflow sends usage telemetry unless told not to (it reads DO_NOT_TRACK only as "true"), and it
@@ -31,7 +30,7 @@ os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
 from kedro.framework.hooks import hook_impl
 
-from python_tutor.versions import load_version, versioned_dataset
+from python_tutor.versions import load_version, version_path, versioned_dataset
 
 logger = logging.getLogger(__name__)
 
@@ -158,7 +157,7 @@ class TrackingHooks:
         if dataset is None:
             logger.warning("tracking.artifacts: '%s' is not a versioned dataset.", dataset_name)
             return
-        path = Path(str(dataset._get_versioned_path(dataset.resolve_save_version())))  # noqa: SLF001
+        path = version_path(dataset, dataset.resolve_save_version())
         if not path.is_file():  # a remote filesystem or a directory dataset
             logger.warning("tracking.artifacts: '%s' has no local file at %s.", dataset_name, path)
             return

@@ -34,9 +34,14 @@ class VersionInfo:
     loaded_next: bool
 
 
+def version_path(dataset: AbstractVersionedDataset, version: str) -> Path:
+    """The file (or directory) of one version of a dataset, in the dataset's own layout."""
+    return Path(str(dataset._get_versioned_path(version)))  # noqa: SLF001 - Kedro's layout
+
+
 def version_dir(dataset: AbstractVersionedDataset, version: str) -> Path:
     """The folder that holds one version of a dataset (``filepath/<version>``)."""
-    return Path(str(dataset._get_versioned_path(version))).parent  # noqa: SLF001 - Kedro's layout
+    return version_path(dataset, version).parent
 
 
 def read_lineage(dataset: AbstractVersionedDataset, version: str) -> dict[str, Any] | None:
@@ -74,12 +79,8 @@ def load_version(catalog: Any, name: str) -> str | None:
 
 def versioned_datasets(catalog: Any) -> dict[str, AbstractVersionedDataset]:
     """Every versioned dataset of the catalog, by name."""
-    found = {}
-    for name in sorted(catalog.keys()):
-        dataset = catalog.get(name)
-        if isinstance(dataset, AbstractVersionedDataset):
-            found[name] = dataset
-    return found
+    found = {name: versioned_dataset(catalog, name) for name in sorted(catalog.keys())}
+    return {name: dataset for name, dataset in found.items() if dataset is not None}
 
 
 def list_versions(name: str, dataset: AbstractVersionedDataset) -> list[VersionInfo]:

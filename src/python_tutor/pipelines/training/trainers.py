@@ -175,8 +175,8 @@ def build_hf_trainer(
     return BuiltTrainer(trainer=trainer, tokenizer=tokenizer, template=template)
 
 
-def set_lora_input_casting(model: Any, *, enabled: bool) -> int:
-    """Switch PEFT's cast of each LoRA layer's input to the adapter dtype; returns the layers.
+def set_lora_input_casting(model: Any, *, enabled: bool) -> None:
+    """Switch PEFT's cast of each LoRA layer's input to the adapter dtype.
 
     PEFT keeps the adapter in float32 and casts every input to it; under bf16/fp16 autocast the
     matmul casts it straight back, so with casting off the numbers are the same and two copies
@@ -185,10 +185,9 @@ def set_lora_input_casting(model: Any, *, enabled: bool) -> int:
     """
     from peft.tuners.tuners_utils import BaseTunerLayer  # noqa: PLC0415
 
-    layers = [m for m in model.modules() if isinstance(m, BaseTunerLayer)]
-    for layer in layers:
-        layer.cast_input_dtype_enabled = enabled
-    return len(layers)
+    for layer in model.modules():
+        if isinstance(layer, BaseTunerLayer):
+            layer.cast_input_dtype_enabled = enabled
 
 
 def check_lengths(dataset: Any, max_length: int, name: str) -> None:

@@ -663,8 +663,13 @@ def run_worker(spec_file: Path) -> None:
     trainer.compute_loss = counter.wrap(trainer.compute_loss)
     setup_seconds = time.perf_counter() - started
     trainer.train()
+    from torch._dynamo.utils import counters
+
     result = {
         "plan": plan.as_dict(),
+        # torch.compile: graphs built and where it fell back to Python (empty when not compiled)
+        "compiled_graphs": counters["stats"]["unique_graphs"],
+        "graph_breaks": dict(counters["graph_break"]),
         "sft_effective": {
             key: getattr(trainer.args, key, None)
             for key in (

@@ -50,8 +50,13 @@ def cache_runs(examples, params) -> list[tuple[str, int, int, float]]:
         for run in ("cold cache", "warm cache"):
             started = time.perf_counter()
             _, stats = translate_examples(
-                examples, cache, params["backend"], params["batching"], params["retry"],
-                params["protect"], params["translate_code_comments"],
+                examples,
+                cache,
+                params["backend"],
+                params["batching"],
+                params["retry"],
+                params["protect"],
+                params["translate_code_comments"],
             )
             seconds = time.perf_counter() - started
             rows.append((run, stats["segments_unique"], stats["segments_translated"], seconds))
@@ -92,11 +97,21 @@ def concurrency_runs(segments, params, latency, batch_size, levels):
     try:
         for concurrency in levels:
             backend = DeepTranslatorBackend(
-                name="google", source="en", target="es", options={}, base_url=url,
-                max_chars=4500, timeout_s=10, requests_per_second=None, concurrency=concurrency,
+                name="google",
+                source="en",
+                target="es",
+                options={},
+                base_url=url,
+                max_chars=4500,
+                timeout_s=10,
+                requests_per_second=None,
+                concurrency=concurrency,
             )
-            batching = {"batch_size": batch_size, "batch_max_chars": 4500,
-                        "concurrency": concurrency}
+            batching = {
+                "batch_size": batch_size,
+                "batch_max_chars": 4500,
+                "concurrency": concurrency,
+            }
             started = time.perf_counter()
             _, failures, stats = translate_segments(
                 segments, backend, _NoCache(), batching, params["retry"]
@@ -153,8 +168,10 @@ def main() -> None:
         "",
         "| concurrency | requests | seconds | segments/s | speed-up |",
         "|---:|---:|---:|---:|---:|",
-        *(f"| {c} | {r} | {s:.2f} | {len(segments) / s:.0f} | {base / s:.1f}x |"
-          for c, r, s in web_rows),
+        *(
+            f"| {c} | {r} | {s:.2f} | {len(segments) / s:.0f} | {base / s:.1f}x |"
+            for c, r, s in web_rows
+        ),
         "",
     ]
     text = "\n".join(lines)

@@ -234,3 +234,63 @@ def test_lora_input_casting_off_trains_the_same_numbers(tiny_llama_dir, training
         built.trainer.train()
         losses[casting] = [e["loss"] for e in built.trainer.state.log_history if "loss" in e]
     assert losses[True] == pytest.approx(losses[False], rel=1e-3)
+
+
+def test_hf_varlen_batches_carry_their_sequence_boundaries(
+    monkeypatch, tiny_llama_dir, training_params
+):
+    """Under torch_varlen the collator works the boundaries out (TRL 1.15 does not; 1.16 does,
+    without merging the trailing pad run); other attention keeps TRL's collator."""
+    from transformers import AttentionInterface
+
+    from python_tutor.pipelines.training import varlen_attention
+
+    train = [conversation(i)["messages"] for i in range(4)]
+    built = padding_free_trainer(tiny_llama_dir, training_params, 128, train)
+    assert not isinstance(built.trainer.data_collator, varlen_attention.SequenceBoundaries)
+
+    # the real kernel is CUDA-only; building and batching never call it
+    monkeypatch.setitem(
+        AttentionInterface._global_mapping, varlen_attention.NAME, lambda *a, **k: pytest.fail()
+    )
+    monkeypatch.setattr(varlen_attention, "register", lambda: varlen_attention.NAME)
+    training_params["model"]["attn_implementation"] = varlen_attention.NAME
+    built = padding_free_trainer(tiny_llama_dir, training_params, 128, train)
+    batch = next(iter(built.trainer.get_train_dataloader()))
+    lengths = [len(row) for row in built.trainer.train_dataset["input_ids"]]
+    assert batch["cu_seq_lens_q"].tolist() == [0, *torch.tensor(lengths).cumsum(0).tolist()]
+    assert batch["max_length_q"] == max(lengths)
+
+
+@pytest.mark.slow
+def test_compiled_layers_train_the_same_numbers(tiny_llama_dir, training_params):
+    """Regional compilation (Inductor, here on the CPU) changes the speed, not the learning."""
+    from torch._dynamo.utils import counters
+
+    plan = TrainingPlan(
+        backend="hf", device="cpu", precision="fp32", load_in_4bit=False, optim="adamw_torch"
+    )
+    train = [conversation(i)["messages"] for i in range(8)]
+    losses, keys = {}, {}
+    for compiled in (False, True):
+        params = {**training_params, "model": {**training_params["model"]}}
+        params["model"]["compile_layers"] = compiled
+        sft = {**kwargs_for(params, plan), "max_steps": 2, "eval_strategy": "no"}
+        sft.update(eval_on_start=False, save_strategy="no", gradient_checkpointing=False)
+        counters.clear()
+        built = trainers.build_hf_trainer(
+            plan=plan,
+            base_model=tiny_llama_dir,
+            model_params=params["model"],
+            lora_params=params["lora"],
+            sft_kwargs=sft,
+            train=train,
+            val=train[:2],
+            callbacks=[],
+        )
+        built.trainer.train()
+        losses[compiled] = [e["loss"] for e in built.trainer.state.log_history if "loss" in e]
+        keys[compiled] = sorted(built.trainer.model.state_dict())
+        assert bool(counters["stats"]["unique_graphs"]) is compiled  # Inductor really ran
+    assert losses[True] == pytest.approx(losses[False], rel=1e-4)
+    assert keys[True] == keys[False]  # saved adapters keep their keys

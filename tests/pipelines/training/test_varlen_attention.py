@@ -22,6 +22,7 @@ def reference_new(q, k, v, cu_q, cu_k, max_q, max_k, *, scale=None, window_size=
     assert max_q == max_k == int((cu_q[1:] - cu_q[:-1]).max())
     outs = []
     for start, end in zip(cu_q[:-1].tolist(), cu_q[1:].tolist(), strict=True):
+
         def segment(x, start=start, end=end):
             return x[start:end].transpose(0, 1)  # [H, T, D]
 
@@ -122,6 +123,63 @@ def test_register_names_the_implementation_for_transformers():
 
     assert varlen_attention.register() == "torch_varlen"
     assert "torch_varlen" in AttentionInterface._global_mapping
+
+
+def test_a_trailing_run_of_pad_positions_is_one_sequence():
+    # pad_to_multiple_of pads with position 0: one sequence, not one per pad token
+    cu, longest = varlen_attention.sequence_boundaries(torch.tensor([[0, 1, 2, 0, 1, 0, 0, 0]]))
+    assert cu.tolist() == [0, 3, 5, 8]
+    assert longest == 3
+    assert varlen_attention.sequence_boundaries(torch.tensor([0, 1, 2]))[0].tolist() == [0, 3]
+
+
+def test_the_collator_adds_the_boundaries_of_a_padding_free_batch():
+    from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
+
+    collate = varlen_attention.SequenceBoundaries(
+        DataCollatorForLanguageModeling(pad_token_id=0, padding_free=True, pad_to_multiple_of=8)
+    )
+    batch = collate([{"input_ids": [5, 6, 7]}, {"input_ids": [8, 9]}, {"input_ids": [4, 4, 4, 4]}])
+    assert batch["input_ids"].shape == (1, 16)
+    assert batch["cu_seq_lens_q"].tolist() == [0, 3, 5, 9, 16]
+    assert batch["cu_seq_lens_q"].dtype == torch.int32
+    assert batch["cu_seq_lens_k"] is batch["cu_seq_lens_q"]
+    assert batch["max_length_q"] == batch["max_length_k"] == 7
+
+
+def test_the_collator_treats_each_row_of_a_padded_batch_as_one_sequence():
+    from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
+
+    collate = varlen_attention.SequenceBoundaries(DataCollatorForLanguageModeling(pad_token_id=0))
+    batch = collate([{"input_ids": [5, 6, 7]}, {"input_ids": [8, 9]}])
+    assert batch["cu_seq_lens_q"].tolist() == [0, 3, 6]
+    assert batch["max_length_q"] == 3
+
+
+def test_boundaries_from_the_collator_reach_every_layer(varlen_model, monkeypatch):
+    """transformers passes the collator's keys down to the attention: no host work there."""
+    varlen, sdpa = varlen_model
+    lengths = [5, 9, 3]
+    ids = [torch.randint(10, 500, (n,)) for n in lengths]
+    row = torch.cat(ids)[None]
+    positions = torch.cat([torch.arange(n) for n in lengths])[None]
+    cu, longest = varlen_attention.sequence_boundaries(positions)
+    monkeypatch.setattr(
+        varlen_attention,
+        "cu_seqlens_from_position_ids",
+        lambda *a: pytest.fail("worked out from the positions"),
+    )
+    with torch.no_grad():
+        packed = varlen(
+            input_ids=row,
+            position_ids=positions,
+            cu_seq_lens_q=cu,
+            cu_seq_lens_k=cu,
+            max_length_q=longest,
+            max_length_k=longest,
+        ).logits[0]
+        alone = torch.cat([sdpa(input_ids=x[None]).logits[0] for x in ids])
+    torch.testing.assert_close(packed, alone, atol=1e-5, rtol=1e-4)
 
 
 def test_the_sequences_are_worked_out_once_per_positions_tensor(monkeypatch):

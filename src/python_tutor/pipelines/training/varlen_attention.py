@@ -10,7 +10,11 @@ conversation. PyTorch (2.10+) ships the flash kernel with ``cu_seqlens`` as
 
 Sequences are found from ``position_ids``, which restart at 0 for every conversation in a
 padding-free row and for every row of a padded batch (right padding: the causal mask already
-keeps real tokens from seeing the pad after them).
+keeps real tokens from seeing the pad after them). ``SequenceBoundaries`` works them out in the
+data collator, on the host where the positions already are, and hands them to every layer under
+transformers' flash-attention keyword names (``cu_seq_lens_q``, ``max_length_q``): the GPU is
+never waited on, and a compiled layer sees no data-dependent shapes. Without it, the attention
+works them out once per forward pass.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import inspect
 import weakref
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 NAME = "torch_varlen"
@@ -78,27 +83,39 @@ def causal_varlen(varlen_attn: Callable[..., Any]) -> Callable[..., Any]:
     return kernel
 
 
-def cu_seqlens_from_position_ids(position_ids: Any) -> tuple[Any, int]:
+def sequence_boundaries(position_ids: Any) -> tuple[Any, int]:
     """Cumulative sequence starts (int32, with the total at the end) and the longest sequence.
 
-    Worked out on the host from one copy of the positions (the kernel wants the maximum as an
-    int), once per forward pass: every layer receives the same ``position_ids`` tensor, so the
-    answer is kept with it rather than synchronising the GPU once per layer.
+    A row padded to a multiple (``pad_to_multiple_of``) ends in pad tokens at position 0; that
+    trailing run is one sequence, not one per pad token: only its first token can be real, and a
+    causal first token sees only itself either way.
+
+    Raises:
+        ValueError: positions that do not start at 0.
+    """
+    import torch  # noqa: PLC0415
+
+    flat = position_ids.reshape(-1).cpu()
+    zero = flat == 0
+    if flat.numel() == 0 or not bool(zero[0]):
+        raise ValueError("torch_varlen attention: position_ids must start every sequence at 0")
+    run = int(torch.flip(zero, (0,)).int().cumprod(0).sum())  # trailing zeros
+    starts = torch.nonzero(zero[: flat.numel() - run + 1]).reshape(-1)
+    ends = torch.cat([starts, starts.new_tensor([flat.numel()])])
+    return ends.to(torch.int32), int((ends[1:] - ends[:-1]).max())
+
+
+def cu_seqlens_from_position_ids(position_ids: Any) -> tuple[Any, int]:
+    """``sequence_boundaries`` on the positions' device, once per forward pass.
+
+    Every layer receives the same ``position_ids`` tensor, so the answer is kept with it rather
+    than synchronising the GPU once per layer.
     """
     known = _SEQUENCES.get(id(position_ids))
     if known is not None:
         return known
-    import torch  # noqa: PLC0415
-
-    flat = position_ids.reshape(-1).cpu()
-    starts = torch.nonzero(flat == 0).reshape(-1)
-    if starts.numel() == 0 or int(starts[0]) != 0:
-        raise ValueError("torch_varlen attention: position_ids must start every sequence at 0")
-    ends = torch.cat([starts, starts.new_tensor([flat.numel()])])
-    result = (
-        ends.to(device=position_ids.device, dtype=torch.int32, non_blocking=True),
-        int((ends[1:] - ends[:-1]).max()),
-    )
+    cu_seqlens, longest = sequence_boundaries(position_ids)
+    result = (cu_seqlens.to(device=position_ids.device, non_blocking=True), longest)
     _SEQUENCES[id(position_ids)] = result
     weakref.finalize(position_ids, _SEQUENCES.pop, id(position_ids), None)
     return result
@@ -119,24 +136,30 @@ def varlen_attention_forward(
     scaling: float | None = None,
     dropout: float = 0.0,
     position_ids: Any = None,
+    cu_seq_lens_q: Any = None,
+    max_length_q: int | None = None,
     **_: Any,
 ) -> tuple[Any, None]:
     """transformers' attention-function contract: ``[B, H, T, D]`` in, ``[B, T, H, D]`` out.
 
     Raises:
-        ValueError: attention dropout, a non-causal module or missing ``position_ids``, which
-            this kernel cannot honour (rather than silently attending across conversations).
+        ValueError: attention dropout, a non-causal module, or neither sequence boundaries nor
+            ``position_ids``, which this kernel cannot honour (rather than silently attending
+            across conversations).
     """
     if dropout:
         raise ValueError("torch_varlen attention does not support attention dropout")
     if not getattr(module, "is_causal", True):
         raise ValueError("torch_varlen attention is causal only")
-    if position_ids is None:
-        raise ValueError("torch_varlen attention needs position_ids to find the sequences")
     batch, heads, length, dim = query.shape
-    if position_ids.shape[0] != batch:  # a padded batch: one shared row of positions
-        position_ids = position_ids.expand(batch, length)
-    cu_seqlens, max_len = cu_seqlens_from_position_ids(position_ids)
+    if cu_seq_lens_q is not None:  # from SequenceBoundaries
+        cu_seqlens, max_len = cu_seq_lens_q, max_length_q
+    elif position_ids is None:
+        raise ValueError("torch_varlen attention needs position_ids to find the sequences")
+    else:
+        if position_ids.shape[0] != batch:  # a padded batch: one shared row of positions
+            position_ids = position_ids.expand(batch, length)
+        cu_seqlens, max_len = cu_seqlens_from_position_ids(position_ids)
 
     def flat(x):  # [B, H, T, D] -> [B*T, H, D]
         return x.transpose(1, 2).reshape(batch * length, x.shape[1], dim)
@@ -145,3 +168,32 @@ def varlen_attention_forward(
         flat(query), flat(key), flat(value), cu_seqlens=cu_seqlens, max_len=max_len, scale=scaling
     )
     return out.reshape(batch, length, heads, dim), None
+
+
+@dataclass
+class SequenceBoundaries:
+    """A data collator that adds each batch's sequence boundaries to what ``collator`` makes.
+
+    Keys are transformers' flash-attention names, which the model passes down to every
+    attention call: ``cu_seq_lens_q``/``_k`` and ``max_length_q``/``_k``. A batch without
+    ``position_ids`` is a right-padded one: each row is one sequence.
+    """
+
+    collator: Callable[[list[Any]], dict[str, Any]]
+
+    def __call__(self, examples: list[Any]) -> dict[str, Any]:
+        batch = self.collator(examples)
+        positions = batch.get("position_ids")
+        if positions is None:
+            import torch  # noqa: PLC0415
+
+            rows, length = batch["input_ids"].shape
+            positions = torch.arange(length).repeat(rows)
+        cu_seqlens, longest = sequence_boundaries(positions)
+        batch.update(
+            cu_seq_lens_q=cu_seqlens,
+            cu_seq_lens_k=cu_seqlens,
+            max_length_q=longest,
+            max_length_k=longest,
+        )
+        return batch

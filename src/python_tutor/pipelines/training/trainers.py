@@ -175,11 +175,11 @@ def build_hf_trainer(
     if not model_params.get("lora_input_casting", True):
         set_lora_input_casting(trainer.model, enabled=False)
     if model_params.get("compile_layers"):
-        compile_decoder_layers(trainer.model, model_params.get("compile_mode"))
+        compile_decoder_layers(trainer.model, model_params.get("compile_options"))
     return BuiltTrainer(trainer=trainer, tokenizer=tokenizer, template=template)
 
 
-def compile_decoder_layers(model: Any, mode: str | None) -> int:
+def compile_decoder_layers(model: Any, options: Mapping[str, Any] | None) -> int:
     """``torch.compile`` every decoder layer in place (regional compilation); returns how many.
 
     Small LoRA batches are bound by the host launching thousands of small kernels a step;
@@ -187,12 +187,13 @@ def compile_decoder_layers(model: Any, mode: str | None) -> int:
     into few kernels. The layers are identical, so one compiled graph serves them all (seconds
     of compiling, not minutes, and no graph break at the loss); row lengths change every batch,
     so they are dynamic from the start rather than recompiled for; compiling in place keeps
-    module names, so saved adapters have their usual keys.
+    module names, so saved adapters have their usual keys. ``options`` are Inductor's
+    (``torch._inductor.list_options()``).
     """
     layers = model.get_base_model().get_decoder().layers
     for layer in layers:
-        layer.compile(mode=mode, dynamic=True)
-    logger.info("torch.compile: %d decoder layers (mode %s)", len(layers), mode or "default")
+        layer.compile(dynamic=True, options=dict(options) if options else None)
+    logger.info("torch.compile: %d decoder layers, options %s", len(layers), dict(options or {}))
     return len(layers)
 
 

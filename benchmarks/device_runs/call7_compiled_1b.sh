@@ -1,0 +1,14 @@
+# GPU call 7 (2026-11-30): (a), (b) and (c) on the 1B shape with conf/gpu compiling its decoder
+# layers (Inductor's default rounding), then (c) with Inductor emulating eager's bf16 rounding
+# and (c) with eager layers: the two sides of the loss-curve comparison.
+export PYTHONPATH=$PWD/.gpusite:$PWD/src HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1 KEDRO_DISABLE_TELEMETRY=true PYTHONUNBUFFERED=1
+python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .gpubench/*.whl && export PYTHONPATH=$PYTHONPATH:/tmp/site
+mkdir -p /tmp/w/logs /tmp/w/bench && tar -xJf .gpubench/tokenizer.tar.xz -C /tmp/w
+nvidia-smi --query-gpu=name,memory.total,clocks.max.sm,driver_version --format=csv; date -u
+timeout 570 python3 benchmarks/train_throughput.py --shapes 1b --configs conf-gpu unsloth-recipe baseline \
+  --tokenizer /tmp/w/tokenizer --data $(ls .gpubench/data/05_model_input/tutor_train.jsonl/*/tutor_train.jsonl | tail -1) \
+  --work-dir /tmp/w --conversations 160 --worker-timeout 200 --out $OUT/bench \
+  --variant "emulate-precision-casts:model.compile_options={emulate_precision_casts: true}" \
+  --variant "eager:model.compile_layers=false" \
+  2>&1 | grep -v "^{'loss'" | tee $OUT/bench.log
+tar czf $OUT/logs.tgz -C /tmp/w logs

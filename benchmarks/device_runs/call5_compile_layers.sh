@@ -1,5 +1,6 @@
 # GPU call 5 (2026-11-30): conf/gpu as it was against regional torch.compile of the decoder
 # layers (with and without CUDA graphs), with per-step profiles.
+# (Written when the knob was `model.compile_mode`; `model.compile_options` replaced it after this call.)
 export PYTHONPATH=$PWD/.gpusite:$PWD/src HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1 KEDRO_DISABLE_TELEMETRY=true PYTHONUNBUFFERED=1
 python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .gpubench/*.whl && export PYTHONPATH=$PYTHONPATH:/tmp/site
 mkdir -p /tmp/w/logs /tmp/w/bench && tar -xJf .gpubench/tokenizer.tar.xz -C /tmp/w

@@ -342,4 +342,7 @@ def test_dry_run_trains_through_the_project_trainers(smollm2_tokenizer_dir, tmp_
     assert conf_gpu["sft_effective"]["padding_free"] is True
     assert conf_gpu["tokens_total"] == baseline["tokens_total"]
     assert conf_gpu["trained_token_fraction"] == pytest.approx(baseline["trained_token_fraction"])
+    # conf/gpu compiles its decoder layers (Inductor works on the CPU too), without graph breaks
+    assert conf_gpu["compiled_graphs"] > 0 and conf_gpu["graph_breaks"] == {}
+    assert baseline["compiled_graphs"] == 0
     assert (out / "train_throughput_loss.png").stat().st_size > 0

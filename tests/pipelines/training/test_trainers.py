@@ -207,32 +207,43 @@ def test_hf_padding_free_refuses_a_conversation_over_max_length(tiny_llama_dir, 
         padding_free_trainer(tiny_llama_dir, training_params, 128, train)
 
 
+def two_step_trainer(tiny_llama_dir, training_params, precision, **model_changes):
+    """An hf trainer on the CPU for two optimizer steps of 8 conversations, no evaluation."""
+    plan = TrainingPlan(
+        backend="hf", device="cpu", precision=precision, load_in_4bit=False, optim="adamw_torch"
+    )
+    params = {**training_params, "model": {**training_params["model"], **model_changes}}
+    sft = {**kwargs_for(params, plan), "bf16": precision == "bf16", "max_steps": 2}
+    sft.update(eval_strategy="no", eval_on_start=False, save_strategy="no")
+    sft["gradient_checkpointing"] = False
+    train = [conversation(i)["messages"] for i in range(8)]
+    return trainers.build_hf_trainer(
+        plan=plan,
+        base_model=tiny_llama_dir,
+        model_params=params["model"],
+        lora_params=params["lora"],
+        sft_kwargs=sft,
+        train=train,
+        val=train[:2],
+        callbacks=[],
+    ).trainer
+
+
+def step_losses(trainer):
+    return [e["loss"] for e in trainer.state.log_history if "loss" in e]
+
+
 def test_lora_input_casting_off_trains_the_same_numbers(tiny_llama_dir, training_params):
     """Under bf16 autocast the adapter's matmuls run in bf16 either way: same losses."""
-    plan = TrainingPlan(
-        backend="hf", device="cpu", precision="bf16", load_in_4bit=False, optim="adamw_torch"
-    )
-    train = [conversation(i)["messages"] for i in range(8)]
     losses = {}
     for casting in (True, False):
-        params = {**training_params, "model": {**training_params["model"]}}
-        params["model"]["lora_input_casting"] = casting
-        sft = {**kwargs_for(params, plan), "bf16": True, "max_steps": 2, "eval_strategy": "no"}
-        sft.update(eval_on_start=False, save_strategy="no", gradient_checkpointing=False)
-        built = trainers.build_hf_trainer(
-            plan=plan,
-            base_model=tiny_llama_dir,
-            model_params=params["model"],
-            lora_params=params["lora"],
-            sft_kwargs=sft,
-            train=train,
-            val=train[:2],
-            callbacks=[],
+        trainer = two_step_trainer(
+            tiny_llama_dir, training_params, "bf16", lora_input_casting=casting
         )
-        layers = [m for m in built.trainer.model.modules() if hasattr(m, "lora_A")]
+        layers = [m for m in trainer.model.modules() if hasattr(m, "lora_A")]
         assert layers and all(m.cast_input_dtype_enabled is casting for m in layers)
-        built.trainer.train()
-        losses[casting] = [e["loss"] for e in built.trainer.state.log_history if "loss" in e]
+        trainer.train()
+        losses[casting] = step_losses(trainer)
     assert losses[True] == pytest.approx(losses[False], rel=1e-3)
 
 
@@ -267,30 +278,13 @@ def test_compiled_layers_train_the_same_numbers(tiny_llama_dir, training_params)
     """Regional compilation (Inductor, here on the CPU) changes the speed, not the learning."""
     from torch._dynamo.utils import counters
 
-    plan = TrainingPlan(
-        backend="hf", device="cpu", precision="fp32", load_in_4bit=False, optim="adamw_torch"
-    )
-    train = [conversation(i)["messages"] for i in range(8)]
     losses, keys = {}, {}
     for compiled in (False, True):
-        params = {**training_params, "model": {**training_params["model"]}}
-        params["model"]["compile_layers"] = compiled
-        sft = {**kwargs_for(params, plan), "max_steps": 2, "eval_strategy": "no"}
-        sft.update(eval_on_start=False, save_strategy="no", gradient_checkpointing=False)
         counters.clear()
-        built = trainers.build_hf_trainer(
-            plan=plan,
-            base_model=tiny_llama_dir,
-            model_params=params["model"],
-            lora_params=params["lora"],
-            sft_kwargs=sft,
-            train=train,
-            val=train[:2],
-            callbacks=[],
-        )
-        built.trainer.train()
-        losses[compiled] = [e["loss"] for e in built.trainer.state.log_history if "loss" in e]
-        keys[compiled] = sorted(built.trainer.model.state_dict())
+        trainer = two_step_trainer(tiny_llama_dir, training_params, "fp32", compile_layers=compiled)
+        trainer.train()
+        losses[compiled] = step_losses(trainer)
+        keys[compiled] = sorted(trainer.model.state_dict())
         assert bool(counters["stats"]["unique_graphs"]) is compiled  # Inductor really ran
     assert losses[True] == pytest.approx(losses[False], rel=1e-4)
     assert keys[True] == keys[False]  # saved adapters keep their keys

@@ -283,12 +283,23 @@ def parse_variant(text: str) -> tuple[str, dict[str, Any]]:
     if not name or not body:
         raise argparse.ArgumentTypeError(f"--variant {text!r}: expected NAME:key=value,...")
     overrides = {}
-    for item in body.split(","):
+    for item in top_level_items(body):
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise argparse.ArgumentTypeError(f"--variant {text!r}: {item!r} is not key=value")
         overrides[key.strip()] = yaml.safe_load(value)
     return name, overrides
+
+
+def top_level_items(body: str) -> list[str]:
+    """``body`` split at the commas outside ``{}`` and ``[]``: YAML flow values hold commas."""
+    items, depth, start = [], 0, 0
+    for index, char in enumerate(body):
+        depth += (char in "{[") - (char in "}]")
+        if char == "," and depth == 0:
+            items.append(body[start:index])
+            start = index + 1
+    return [*items, body[start:]]
 
 
 def with_overrides(params: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:

@@ -77,6 +77,18 @@ def test_parse_variant_types_values_as_yaml(bench):
     }
 
 
+def test_parse_variant_keeps_commas_inside_flow_values(bench):
+    _, changes = bench.parse_variant(
+        "x:model.compile_options={max_autotune: true, emulate_precision_casts: true},"
+        "lora.target_modules=[q_proj, v_proj],sft.seed=1"
+    )
+    assert changes == {
+        "model.compile_options": {"max_autotune": True, "emulate_precision_casts": True},
+        "lora.target_modules": ["q_proj", "v_proj"],
+        "sft.seed": 1,
+    }
+
+
 def test_parse_variant_rejects_item_without_value(bench):
     with pytest.raises(argparse.ArgumentTypeError, match="'sft.optim' is not key=value"):
         bench.parse_variant("x:sft.optim")

@@ -59,15 +59,21 @@ def varlen_model(request, tiny_llama_dir, monkeypatch):
     return varlen, sdpa
 
 
-def test_a_packed_row_equals_each_conversation_alone(varlen_model):
-    varlen, sdpa = varlen_model
-    lengths = [5, 9, 3]
+def packed_conversations(sdpa, lengths):
+    """Conversations of these lengths as one padding-free row and its positions, and the logits
+    of each conversation run alone under SDPA (what the packed row must give)."""
     ids = [torch.randint(10, 500, (n,)) for n in lengths]
-    row = torch.cat(ids)[None]
     positions = torch.cat([torch.arange(n) for n in lengths])[None]
     with torch.no_grad():
-        packed = varlen(input_ids=row, position_ids=positions).logits[0]
         alone = torch.cat([sdpa(input_ids=x[None]).logits[0] for x in ids])
+    return torch.cat(ids)[None], positions, alone
+
+
+def test_a_packed_row_equals_each_conversation_alone(varlen_model):
+    varlen, sdpa = varlen_model
+    row, positions, alone = packed_conversations(sdpa, [5, 9, 3])
+    with torch.no_grad():
+        packed = varlen(input_ids=row, position_ids=positions).logits[0]
     torch.testing.assert_close(packed, alone, atol=1e-5, rtol=1e-4)
 
 
@@ -159,10 +165,7 @@ def test_the_collator_treats_each_row_of_a_padded_batch_as_one_sequence():
 def test_boundaries_from_the_collator_reach_every_layer(varlen_model, monkeypatch):
     """transformers passes the collator's keys down to the attention: no host work there."""
     varlen, sdpa = varlen_model
-    lengths = [5, 9, 3]
-    ids = [torch.randint(10, 500, (n,)) for n in lengths]
-    row = torch.cat(ids)[None]
-    positions = torch.cat([torch.arange(n) for n in lengths])[None]
+    row, positions, alone = packed_conversations(sdpa, [5, 9, 3])
     cu, longest = varlen_attention.sequence_boundaries(positions)
     monkeypatch.setattr(
         varlen_attention,
@@ -178,7 +181,6 @@ def test_boundaries_from_the_collator_reach_every_layer(varlen_model, monkeypatc
             max_length_q=longest,
             max_length_k=longest,
         ).logits[0]
-        alone = torch.cat([sdpa(input_ids=x[None]).logits[0] for x in ids])
     torch.testing.assert_close(packed, alone, atol=1e-5, rtol=1e-4)
 
 

@@ -179,8 +179,8 @@ def build_hf_trainer(
     return BuiltTrainer(trainer=trainer, tokenizer=tokenizer, template=template)
 
 
-def compile_decoder_layers(model: Any, options: Mapping[str, Any] | None) -> int:
-    """``torch.compile`` every decoder layer in place (regional compilation); returns how many.
+def compile_decoder_layers(model: Any, options: Mapping[str, Any] | None) -> None:
+    """``torch.compile`` every decoder layer in place (regional compilation).
 
     Small LoRA batches are bound by the host launching thousands of small kernels a step;
     Inductor fuses each layer's elementwise work (norms, RoPE, SwiGLU, LoRA scaling, residuals)
@@ -190,11 +190,11 @@ def compile_decoder_layers(model: Any, options: Mapping[str, Any] | None) -> int
     module names, so saved adapters have their usual keys. ``options`` are Inductor's
     (``torch._inductor.list_options()``).
     """
+    options = dict(options or {})
     layers = model.get_base_model().get_decoder().layers
     for layer in layers:
-        layer.compile(dynamic=True, options=dict(options) if options else None)
-    logger.info("torch.compile: %d decoder layers, options %s", len(layers), dict(options or {}))
-    return len(layers)
+        layer.compile(dynamic=True, options=options or None)
+    logger.info("torch.compile: %d decoder layers, options %s", len(layers), options)
 
 
 def set_lora_input_casting(model: Any, *, enabled: bool) -> None:

@@ -19,28 +19,6 @@ logger = logging.getLogger(__name__)
 WATCHED_LOSSES = ("loss", "eval_loss")
 
 
-class MarkCudaGraphSteps(TrainerCallback):
-    """Tell Inductor's CUDA graphs where each training or evaluation step begins.
-
-    Every compiled decoder layer is its own ``torch.compile`` call, so without a mark Inductor
-    cannot tell the next step from the next layer while backwards are pending, and replays
-    nothing (it warns of "pending, uninvoked backwards"). A step's graph outputs are dead once
-    the optimizer has stepped, so marking the start of each step is safe.
-    """
-
-    def on_step_begin(self, args, state, control, **kwargs):
-        _mark_cuda_graph_step()
-
-    def on_prediction_step(self, args, state, control, **kwargs):
-        _mark_cuda_graph_step()
-
-
-def _mark_cuda_graph_step() -> None:
-    import torch  # noqa: PLC0415
-
-    torch.compiler.cudagraph_mark_step_begin()
-
-
 class NonFiniteLossError(RuntimeError):
     """Training diverged: a logged loss is NaN or infinite."""
 

@@ -170,48 +170,13 @@ def build_hf_trainer(
     if length_checked_here:
         check_lengths(trainer.train_dataset, sft_kwargs["max_length"], "tutor_train")
         check_lengths(trainer.eval_dataset, sft_kwargs["max_length"], "tutor_val")
-    graphs = cuda_graphs(model_params)
     if attention == varlen_attention.NAME:
-        static = {}
-        if graphs:  # one boundary shape per row length: each recorded graph replays
-            batch = max(
-                trainer.args.per_device_train_batch_size, trainer.args.per_device_eval_batch_size
-            )
-            static = {"sequences": batch + 1, "max_length": sft_kwargs["max_length"]}
-        trainer.data_collator = varlen_attention.SequenceBoundaries(trainer.data_collator, **static)
+        trainer.data_collator = varlen_attention.SequenceBoundaries(trainer.data_collator)
     if not model_params.get("lora_input_casting", True):
         set_lora_input_casting(trainer.model, enabled=False)
     if model_params.get("compile_layers"):
-        options = dict(model_params.get("compile_options") or {})
-        if graphs:
-            from .callbacks import MarkCudaGraphSteps  # noqa: PLC0415
-
-            options["triton.cudagraphs"] = True
-            trainer.add_callback(MarkCudaGraphSteps())
-        compile_decoder_layers(trainer.model, options)
+        compile_decoder_layers(trainer.model, model_params.get("compile_options"))
     return BuiltTrainer(trainer=trainer, tokenizer=tokenizer, template=template)
-
-
-def cuda_graphs(model_params: Mapping[str, Any]) -> bool:
-    """Whether ``training.model.cuda_graphs`` is on, which needs what it builds on.
-
-    Raises:
-        ValueError: CUDA graphs without compiled layers or without ``torch_varlen`` attention
-            (whose boundaries are what gives each row length one fixed shape).
-    """
-    if not model_params.get("cuda_graphs"):
-        return False
-    if not model_params.get("compile_layers"):
-        raise ValueError(
-            "parameters_training.yml: `training.model.cuda_graphs` records the compiled decoder "
-            "layers; set `training.model.compile_layers: true`"
-        )
-    if model_params.get("attn_implementation") != varlen_attention.NAME:
-        raise ValueError(
-            "parameters_training.yml: `training.model.cuda_graphs` needs "
-            f"`training.model.attn_implementation: {varlen_attention.NAME}`"
-        )
-    return True
 
 
 def compile_decoder_layers(model: Any, options: Mapping[str, Any] | None) -> None:

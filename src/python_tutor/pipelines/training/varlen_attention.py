@@ -177,32 +177,19 @@ class SequenceBoundaries:
     Keys are transformers' flash-attention names, which the model passes down to every
     attention call: ``cu_seq_lens_q``/``_k`` and ``max_length_q``/``_k``. A batch without
     ``position_ids`` is a right-padded one: each row is one sequence.
-
-    With ``sequences`` and ``max_length`` set, the boundaries have one shape per row length
-    (``static_boundaries``), so a CUDA graph recorded for a row length replays for every batch
-    of that length.
     """
 
     collator: Callable[[list[Any]], dict[str, Any]]
-    sequences: int | None = None
-    max_length: int | None = None
 
     def __call__(self, examples: list[Any]) -> dict[str, Any]:
         batch = self.collator(examples)
         positions = batch.get("position_ids")
-        rows, length = batch["input_ids"].shape
         if positions is None:
             import torch  # noqa: PLC0415
 
+            rows, length = batch["input_ids"].shape
             positions = torch.arange(length).repeat(rows)
         cu_seqlens, longest = sequence_boundaries(positions)
-        if self.sequences is not None and self.max_length is not None:
-            cu_seqlens, longest = static_boundaries(
-                cu_seqlens,
-                longest,
-                sequences=self.sequences,
-                fixed_longest=min(length, self.max_length),
-            )
         batch.update(
             cu_seq_lens_q=cu_seqlens,
             cu_seq_lens_k=cu_seqlens,
@@ -210,21 +197,3 @@ class SequenceBoundaries:
             max_length_k=longest,
         )
         return batch
-
-
-def static_boundaries(
-    cu_seqlens: Any, longest: int, *, sequences: int, fixed_longest: int
-) -> tuple[Any, int]:
-    """Boundaries of ``sequences`` sequences (empty ones at the end) and a fixed longest length.
-
-    The flash kernel skips empty sequences, and ``max_length`` only sizes its launch grid, so
-    the attention is the same; what changes is that the shapes and integers a compiled layer
-    sees depend on the row length alone. A batch with more sequences, or a longer one, keeps
-    its own (then new) shape rather than being cut.
-    """
-    import torch  # noqa: PLC0415
-
-    missing = sequences + 1 - cu_seqlens.numel()
-    if missing > 0:
-        cu_seqlens = torch.cat([cu_seqlens, cu_seqlens[-1:].repeat(missing)])
-    return cu_seqlens, max(longest, fixed_longest)

@@ -2,6 +2,8 @@
 # training step and sequence boundaries of one shape per row length (`training.model.cuda_graphs`),
 # against (c) and (b) in one run, 640 conversations so that row lengths recur; first, whether the
 # flash kernel gives the same answer with empty trailing sequences and a larger max length.
+# `training.model.cuda_graphs` exists only at commit 9657c48 (taken out in fae69cd): check
+# out its src/python_tutor/pipelines/training first.
 export PYTHONPATH=$PWD/.gpusite:$PWD/src HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1 KEDRO_DISABLE_TELEMETRY=true PYTHONUNBUFFERED=1
 python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .gpubench/*.whl && export PYTHONPATH=$PYTHONPATH:/tmp/site
 mkdir -p /tmp/w/logs /tmp/w/bench && tar -xJf .gpubench/tokenizer.tar.xz -C /tmp/w

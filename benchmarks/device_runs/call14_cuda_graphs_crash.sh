@@ -1,5 +1,7 @@
 # GPU call 14 (2026-12-01): where call 13's CUDA-graph worker segfaults (Python's fault handler),
 # on a few steps.
+# `training.model.cuda_graphs` exists only at commit 9657c48 (taken out in fae69cd): check
+# out its src/python_tutor/pipelines/training first.
 export PYTHONPATH=$PWD/.gpusite:$PWD/src HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1 KEDRO_DISABLE_TELEMETRY=true PYTHONUNBUFFERED=1
 mkdir -p /tmp/w/logs /tmp/w/bench && tar -xJf .gpubench/tokenizer.tar.xz -C /tmp/w
 timeout 200 python3 benchmarks/train_throughput.py --shapes 1b --configs conf-gpu \

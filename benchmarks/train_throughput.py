@@ -56,6 +56,7 @@ import math
 import os
 import platform
 import random
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -240,6 +241,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--peak-tflops", type=float, default=790.0, help="bf16 matmul rate")
     parser.add_argument("--worker-timeout", type=int, default=240, help="seconds per config")
     parser.add_argument(
+        "--repeats",
+        type=int,
+        default=1,
+        help="run the whole list this many times, interleaved (a b c a b c): worker processes "
+        "differ by up to 20%% on one machine, so a small difference needs several rounds; the "
+        "table adds each configuration's median",
+    )
+    parser.add_argument(
         "--profile-steps",
         type=int,
         default=0,
@@ -261,7 +270,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         parser.error("--profile-steps must be at least 0")
     if args.profile_steps:  # the profiled steps (3 .. 2 + N) stay inside the warm-up
         args.min_warmup_steps = max(args.min_warmup_steps, PROFILE_FIRST_STEP + args.profile_steps)
-    for option in ("conversations", "min_warmup_steps"):
+    for option in ("conversations", "min_warmup_steps", "repeats"):
         if getattr(args, option) < 1:
             parser.error(f"--{option.replace('_', '-')} must be at least 1")
     if not 0 <= args.warmup_fraction < 1:
@@ -741,7 +750,7 @@ def _versions() -> dict[str, str]:
 
 def run_configuration(run: dict[str, Any], work: Path, args: argparse.Namespace) -> dict[str, Any]:
     """Start a worker process for one configuration; its measurements or its error."""
-    tag = f"{run['shape']}-{run['name']}"
+    tag = f"{run['shape']}-{run['name']}" + (f"-r{run['round']}" if run["round"] > 1 else "")
     spec_file = work / f"{tag}.spec.json"
     result_file = work / f"{tag}.result.json"
     log_file = work / "logs" / f"{tag}.log"
@@ -762,7 +771,9 @@ def run_configuration(run: dict[str, Any], work: Path, args: argparse.Namespace)
     )
     command = [sys.executable, str(Path(__file__).resolve()), "--worker", str(spec_file)]
     print(
-        f"--- {run['shape']} {run['label']}: {json.dumps(run['params']['sft'])} "
+        f"--- {run['shape']} {run['label']}"
+        + (f", round {run['round']}" if run["round"] > 1 else "")
+        + f": {json.dumps(run['params']['sft'])} "
         f"{json.dumps(run['params']['model'])} {run['env'] or ''}",
         flush=True,
     )
@@ -799,6 +810,7 @@ def summarise(
         "shape": run["shape"],
         "name": run["name"],
         "label": run["label"],
+        "round": run["round"],
         "params": run["params"],
         "random_init": run["random_init"],
     }
@@ -852,21 +864,18 @@ def markdown(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
         "| MFU | trained tokens | last loss |",
         "|---|---|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    recipe = {
-        r["shape"]: r["tokens_per_second"]
-        for r in rows
-        if r["name"] == "unsloth-recipe" and "error" not in r
-    }
+    rounds = max(r.get("round", 1) for r in rows)
     for r in rows:
+        label = f"{r['label']}, round {r['round']}" if rounds > 1 else r["label"]
         if "error" in r:
-            lines.append(f"| {r['shape']} | {r['label']} | failed: {r['error']} |" + " |" * 12)
+            lines.append(f"| {r['shape']} | {label} | failed: {r['error']} |" + " |" * 12)
             continue
         sft = r["sft_effective"]
-        ratio = r["tokens_per_second"] / recipe[r["shape"]] if r["shape"] in recipe else None
+        ratio = ratio_to_recipe(r, rows)
         memory = r["peak_memory_bytes"]
         last_loss = r["loss"][-1]["loss"] if r["loss"] else float("nan")
         lines.append(
-            f"| {r['shape']} | {r['label']} | {r['plan']['backend']} | "
+            f"| {r['shape']} | {label} | {r['plan']['backend']} | "
             f"{'yes' if r['plan']['load_in_4bit'] else 'no'} | "
             f"{'yes' if r['gradient_checkpointing'] else 'no'} | "
             f"{sft['per_device_train_batch_size'] * sft['gradient_accumulation_steps']} "
@@ -888,7 +897,47 @@ def markdown(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
         "attention) per second / peak; trained tokens = share of real tokens with a loss "
         "(the answers): equal shares mean equal loss masks.",
     ]
+    if rounds > 1:
+        lines += ["", *median_table(rows)]
     return "\n".join(lines) + "\n"
+
+
+def ratio_to_recipe(row: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]) -> float | None:
+    """``row``'s tokens/s over (b)'s of the same shape and round: the same machine state."""
+    for other in rows:
+        if (
+            other["name"] == "unsloth-recipe"
+            and "error" not in other
+            and (other["shape"], other.get("round", 1)) == (row["shape"], row.get("round", 1))
+        ):
+            return row["tokens_per_second"] / other["tokens_per_second"]
+    return None
+
+
+def median_table(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Per shape and configuration over the rounds: median tokens/s, range, median vs (b)."""
+    lines = [
+        "Over the rounds (failed rounds left out):",
+        "",
+        "| shape | configuration | rounds | median real tokens/s | range | median vs (b) |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    labels: dict[tuple[str, str], str] = {}
+    for r in rows:
+        labels.setdefault((r["shape"], r["name"]), r["label"])
+    for (shape, name), label in labels.items():
+        done = [r for r in rows if (r["shape"], r["name"]) == (shape, name) and "error" not in r]
+        speeds = sorted(r["tokens_per_second"] for r in done)
+        ratios = [x for x in (ratio_to_recipe(r, rows) for r in done) if x is not None]
+        if not speeds:
+            lines.append(f"| {shape} | {label} | 0 | failed | | |")
+            continue
+        ratio = f"{statistics.median(ratios):.2f}x" if ratios else "n/a"
+        lines.append(
+            f"| {shape} | {label} | {len(speeds)} | {statistics.median(speeds):,.0f} | "
+            f"{speeds[0]:,.0f} - {speeds[-1]:,.0f} | {ratio} |"
+        )
+    return lines
 
 
 def plot_losses(rows: list[dict[str, Any]], target: Path) -> None:
@@ -903,7 +952,7 @@ def plot_losses(rows: list[dict[str, Any]], target: Path) -> None:
     for index, shape in enumerate(shapes, 1):
         axes = figure.add_subplot(1, len(shapes), index)
         for r in rows:
-            if r["shape"] != shape or "error" in r or not r["loss"]:
+            if r["shape"] != shape or "error" in r or not r["loss"] or r.get("round", 1) > 1:
                 continue
             per_step = r["conversations_per_step"]
             style = "-" if r["name"] in CONFIG_LABELS else ":"
@@ -998,7 +1047,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         device=device,
     )
     rows: list[dict[str, Any]] = []
-    for run in runs:
+    for run in (dict(run, round=n) for n in range(1, args.repeats + 1) for run in runs):
         folder, random_init = checkpoints[run["shape"]]
         config = json.loads((folder / "config.json").read_text())
         run.update(

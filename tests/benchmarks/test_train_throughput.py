@@ -38,6 +38,7 @@ def test_parse_args_defaults(bench):
     assert args.configs == ["baseline", "unsloth-recipe", "conf-gpu"]
     assert args.env == "gpu"
     assert args.peak_tflops == 790.0
+    assert args.repeats == 1
     assert not args.dry_run
 
 
@@ -57,6 +58,7 @@ def test_dry_run_shrinks_to_a_cpu_check(bench):
         ["--shapes", "7b"],
         ["--variant", "no-colon"],
         ["--profile-steps", "-1"],
+        ["--repeats", "0"],
     ],
 )
 def test_parse_args_rejects_bad_values(bench, argv, capsys):
@@ -264,36 +266,71 @@ def test_stretch_conversations_keeps_real_turns_and_bounds(bench):
     assert sum(count_tokens(t) for t in made) / len(made) > longest_real  # stretched
 
 
+META = {k: k for k in ("command", "date", "device", "libraries", "data", "models")}
+
+
+def result_row(bench, name, tokens_per_second, round_=1):
+    return {
+        "shape": "1b",
+        "name": name,
+        "label": bench.CONFIG_LABELS[name],
+        "round": round_,
+        "plan": {"backend": "unsloth", "load_in_4bit": False},
+        "gradient_checkpointing": False,
+        "sft_effective": {
+            "per_device_train_batch_size": 8,
+            "gradient_accumulation_steps": 1,
+            "padding_free": True,
+        },
+        "tokens_per_second": tokens_per_second,
+        "peak_memory_bytes": 2**30,
+        "flop_bound_tokens_per_second": 100_000.0,
+        "utilisation_of_bound": tokens_per_second / 100_000,
+        "model_flops_utilisation": 0.1,
+        "trained_token_fraction": 0.6,
+        "loss": [{"step": 1, "loss": 2.5}],
+    }
+
+
 def test_markdown_shows_failures_and_ratio_to_the_recipe(bench):
-    meta = {k: k for k in ("command", "date", "device", "libraries", "data", "models")}
-
-    def row(name, tokens_per_second):
-        return {
-            "shape": "1b",
-            "name": name,
-            "label": bench.CONFIG_LABELS[name],
-            "plan": {"backend": "unsloth", "load_in_4bit": False},
-            "gradient_checkpointing": False,
-            "sft_effective": {
-                "per_device_train_batch_size": 8,
-                "gradient_accumulation_steps": 1,
-                "padding_free": True,
-            },
-            "tokens_per_second": tokens_per_second,
-            "peak_memory_bytes": 2**30,
-            "flop_bound_tokens_per_second": 100_000.0,
-            "utilisation_of_bound": tokens_per_second / 100_000,
-            "model_flops_utilisation": 0.1,
-            "trained_token_fraction": 0.6,
-            "loss": [{"step": 1, "loss": 2.5}],
-        }
-
-    failed = {"shape": "1b", "name": "baseline", "label": "(a)", "error": "timed out after 9 s"}
+    failed = {
+        "shape": "1b",
+        "name": "baseline",
+        "label": "(a)",
+        "round": 1,
+        "error": "timed out after 9 s",
+    }
     table = bench.markdown(
-        [failed, row("unsloth-recipe", 5_000.0), row("conf-gpu", 20_000.0)], meta
+        [
+            failed,
+            result_row(bench, "unsloth-recipe", 5_000.0),
+            result_row(bench, "conf-gpu", 20_000.0),
+        ],
+        META,
     )
     assert "failed: timed out after 9 s" in table
     assert "| 20,000 | 4.00x | 1.0 GiB |" in table
+    assert "round" not in table  # one round: no round labels, no median table
+
+
+def test_markdown_compares_within_a_round_and_gives_medians(bench):
+    rows = [
+        result_row(bench, "unsloth-recipe", 5_000.0, 1),
+        result_row(bench, "conf-gpu", 20_000.0, 1),
+        result_row(bench, "unsloth-recipe", 4_000.0, 2),
+        result_row(bench, "conf-gpu", 24_000.0, 2),
+        result_row(bench, "unsloth-recipe", 2_500.0, 3),
+        {**result_row(bench, "conf-gpu", 0.0, 3), "error": "exit code -11"},
+    ]
+    table = bench.markdown(rows, META)
+    assert "| 1b | (c) conf/gpu, round 2 | unsloth |" in table
+    assert "| 24,000 | 6.00x |" in table  # against round 2's recipe, not round 1's
+    assert "| 1b | (c) conf/gpu, round 3 | failed: exit code -11 |" in table
+    # (c): two finished rounds, median of 20k and 24k, median of 4.00x and 6.00x
+    assert "| 1b | (c) conf/gpu | 2 | 22,000 | 20,000 - 24,000 | 5.00x |" in table
+    assert "| 1b | (b) Unsloth notebook recipe | 3 | 4,000 | 2,500 - 5,000 | 1.00x |" in table
+    medians = table.split("Over the rounds")[1]
+    assert medians.index("(b) Unsloth") < medians.index("(c) conf/gpu")  # the run's order
 
 
 @pytest.mark.slow

@@ -864,7 +864,7 @@ def markdown(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
         "| MFU | trained tokens | last loss |",
         "|---|---|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    rounds = max(r.get("round", 1) for r in rows)
+    rounds = max(r["round"] for r in rows)
     for r in rows:
         label = f"{r['label']}, round {r['round']}" if rounds > 1 else r["label"]
         if "error" in r:
@@ -908,7 +908,7 @@ def ratio_to_recipe(row: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]) -
         if (
             other["name"] == "unsloth-recipe"
             and "error" not in other
-            and (other["shape"], other.get("round", 1)) == (row["shape"], row.get("round", 1))
+            and (other["shape"], other["round"]) == (row["shape"], row["round"])
         ):
             return row["tokens_per_second"] / other["tokens_per_second"]
     return None
@@ -952,7 +952,7 @@ def plot_losses(rows: list[dict[str, Any]], target: Path) -> None:
     for index, shape in enumerate(shapes, 1):
         axes = figure.add_subplot(1, len(shapes), index)
         for r in rows:
-            if r["shape"] != shape or "error" in r or not r["loss"] or r.get("round", 1) > 1:
+            if r["shape"] != shape or "error" in r or not r["loss"] or r["round"] > 1:
                 continue
             per_step = r["conversations_per_step"]
             style = "-" if r["name"] in CONFIG_LABELS else ":"

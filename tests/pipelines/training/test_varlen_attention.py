@@ -41,12 +41,31 @@ def reference_old(q, k, v, cu_q, cu_k, max_q, max_k, *, is_causal=False, scale=N
     return reference_new(q, k, v, cu_q, cu_k, max_q, max_k, scale=scale, window_size=window)
 
 
-@pytest.fixture(params=[reference_new, reference_old], ids=["torch-2.12+", "torch-2.10"])
+def reference_aten(q, k, v, cu_q, cu_k, max_q, max_k, dropout_p, is_causal, return_debug_mask,
+                   *, scale=None):  # fmt: skip
+    """aten's ``_flash_attention_forward``: native GQA, a tuple whose first item is the output."""
+    assert dropout_p == 0.0 and not return_debug_mask
+    window = (-1, 0) if is_causal else (-1, -1)
+    gqa = k.shape[1] != q.shape[1]
+    out = reference_new(q, k, v, cu_q, cu_k, max_q, max_k, scale=scale, window_size=window,
+                        enable_gqa=gqa)  # fmt: skip
+    return out, None, None, None, None
+
+
+KERNELS = {
+    "varlen_attn-torch-2.12+": (varlen_attention.causal_varlen, reference_new),
+    "varlen_attn-torch-2.10": (varlen_attention.causal_varlen, reference_old),
+    "aten_flash": (varlen_attention.causal_flash, reference_aten),
+}
+
+
+@pytest.fixture(params=KERNELS.values(), ids=KERNELS.keys())
 def varlen_model(request, tiny_llama_dir, monkeypatch):
     """The tiny LLaMA twice: under torch_varlen (CPU reference kernel) and under SDPA."""
     from transformers import AttentionInterface, AutoModelForCausalLM
 
-    kernel = varlen_attention.causal_varlen(request.param)
+    wrap, reference = request.param
+    kernel = wrap(reference)
     monkeypatch.setitem(
         AttentionInterface._global_mapping,
         varlen_attention.NAME,
@@ -124,11 +143,17 @@ def test_what_the_kernel_cannot_honour_is_refused(kwargs, message):
         )
 
 
-def test_register_names_the_implementation_for_transformers():
+@pytest.mark.parametrize("kernel", varlen_attention.KERNELS)
+def test_register_names_the_implementation_for_transformers(kernel):
     from transformers import AttentionInterface
 
-    assert varlen_attention.register() == "torch_varlen"
+    assert varlen_attention.register(kernel) == "torch_varlen"
     assert "torch_varlen" in AttentionInterface._global_mapping
+
+
+def test_an_unknown_kernel_is_refused_by_name():
+    with pytest.raises(ValueError, match="varlen_kernel: 'triton'"):
+        varlen_attention.register("triton")
 
 
 def test_a_trailing_run_of_pad_positions_is_one_sequence():

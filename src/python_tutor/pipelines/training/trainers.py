@@ -145,7 +145,7 @@ def build_hf_trainer(
         )
     attention = model_params.get("attn_implementation")
     if attention == varlen_attention.NAME:
-        varlen_attention.register()
+        varlen_attention.register(model_params.get("varlen_kernel", "varlen_attn"))
     model = AutoModelForCausalLM.from_pretrained(
         base_model,
         dtype=torch_dtype(plan.precision),  # frozen weights in the compute precision

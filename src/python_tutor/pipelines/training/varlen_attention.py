@@ -26,24 +26,58 @@ from dataclasses import dataclass
 from typing import Any
 
 NAME = "torch_varlen"
+# training.model.varlen_kernel: how the flash kernel is called
+KERNELS = ("varlen_attn", "aten_flash")
 
 
-def register() -> str:
+def register(kernel: str = "varlen_attn") -> str:
     """Make ``attn_implementation="torch_varlen"`` known to transformers; returns the name.
+
+    ``kernel`` is one of ``KERNELS``: the public ``varlen_attn`` (a custom op around the flash
+    kernel) or the flash kernel's own aten op (``causal_flash``).
 
     Raises:
         RuntimeError: this torch has no ``torch.nn.attention.varlen`` (it came in 2.10).
+        ValueError: a kernel not in ``KERNELS``.
     """
     from transformers import AttentionInterface  # noqa: PLC0415
 
-    kernel = _kernel()
+    if kernel not in KERNELS:
+        raise ValueError(
+            f"training.model.varlen_kernel: {kernel!r} is not one of {', '.join(KERNELS)}"
+        )
+    if kernel == "aten_flash":
+        import torch  # noqa: PLC0415
+
+        call = causal_flash(torch.ops.aten._flash_attention_forward)
+    else:
+        call = _varlen_attn_kernel()
     AttentionInterface.register(
-        NAME, lambda *args, **kwargs: varlen_attention_forward(*args, kernel=kernel, **kwargs)
+        NAME, lambda *args, **kwargs: varlen_attention_forward(*args, kernel=call, **kwargs)
     )
     return NAME
 
 
-def _kernel() -> Callable[..., Any]:
+def causal_flash(flash_forward: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap aten's ``_flash_attention_forward`` as ``kernel(q, k, v, *, cu_seqlens, ...)``.
+
+    The op that ``varlen_attn``'s custom op calls, called directly: Inductor's C++ wrapper can
+    call an aten op (not the custom op, whose ``window_size`` is a list), autograd has its
+    backward built in, and the kernel groups query heads over K/V itself, so K/V are never
+    repeated.
+    """
+
+    def kernel(query, key, value, *, cu_seqlens, max_len, scale):
+        output, *_ = flash_forward(
+            query, key, value, cu_seqlens, cu_seqlens, max_len, max_len, 0.0, True, False,
+            scale=scale,
+        )  # fmt: skip
+        return output
+
+    return kernel
+
+
+def _varlen_attn_kernel() -> Callable[..., Any]:
     """``varlen_attn`` with causal masking and GQA spelled for the installed torch version."""
     try:
         from torch.nn.attention.varlen import varlen_attn  # noqa: PLC0415

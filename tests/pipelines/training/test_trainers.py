@@ -264,9 +264,14 @@ def test_hf_varlen_batches_carry_their_sequence_boundaries(
     monkeypatch.setitem(
         AttentionInterface._global_mapping, varlen_attention.NAME, lambda *a, **k: pytest.fail()
     )
-    monkeypatch.setattr(varlen_attention, "register", lambda: varlen_attention.NAME)
+    kernels = []
+    monkeypatch.setattr(
+        varlen_attention, "register", lambda kernel: kernels.append(kernel) or varlen_attention.NAME
+    )
     training_params["model"]["attn_implementation"] = varlen_attention.NAME
+    training_params["model"]["varlen_kernel"] = "aten_flash"
     built = padding_free_trainer(tiny_llama_dir, training_params, 128, train)
+    assert kernels == ["aten_flash"]  # training.model.varlen_kernel reaches the registration
     batch = next(iter(built.trainer.get_train_dataloader()))
     lengths = [len(row) for row in built.trainer.train_dataset["input_ids"]]
     assert batch["cu_seq_lens_q"].tolist() == [0, *torch.tensor(lengths).cumsum(0).tolist()]

@@ -549,12 +549,16 @@ def steady_state(
         )
     seconds = times[-1] - times[warmup - 1]
     measured = tokens[-1] - tokens[warmup - 1]
+    durations = [end - start for start, end in zip(times[warmup - 1 :], times[warmup:])]
     return {
         "steps": steps,
         "warmup_steps": warmup,
         "measured_tokens": int(measured),
         "measured_seconds": seconds,
         "tokens_per_second": measured / seconds,
+        # one stall (a collection, a first-seen shape) weighs on a short window: shown, not hidden
+        "step_seconds_median": statistics.median(durations),
+        "step_seconds_max": max(durations),
     }
 
 
@@ -860,15 +864,15 @@ def markdown(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
         f"Models: {meta['models']}",
         "",
         "| shape | configuration | backend | 4-bit | grad. ckpt | conv./step (micro x accum) "
-        "| padding-free | real tokens/s | vs (b) | peak GPU memory | FLOP bound | of bound "
-        "| MFU | trained tokens | last loss |",
-        "|---|---|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| padding-free | real tokens/s | vs (b) | step ms (median, slowest) | peak GPU memory "
+        "| FLOP bound | of bound | MFU | trained tokens | last loss |",
+        "|---|---|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     rounds = max(r["round"] for r in rows)
     for r in rows:
         label = f"{r['label']}, round {r['round']}" if rounds > 1 else r["label"]
         if "error" in r:
-            lines.append(f"| {r['shape']} | {label} | failed: {r['error']} |" + " |" * 12)
+            lines.append(f"| {r['shape']} | {label} | failed: {r['error']} |" + " |" * 13)
             continue
         sft = r["sft_effective"]
         ratio = ratio_to_recipe(r, rows)
@@ -883,6 +887,7 @@ def markdown(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
             f"{'yes' if sft.get('padding_free') else 'no'} | "
             f"{r['tokens_per_second']:,.0f} | "
             f"{f'{ratio:.2f}x' if ratio else 'n/a'} | "
+            f"{1000 * r['step_seconds_median']:.0f}, {1000 * r['step_seconds_max']:.0f} | "
             f"{f'{memory / 2**30:.1f} GiB' if memory is not None else 'n/a'} | "
             f"{r['flop_bound_tokens_per_second']:,.0f} | {r['utilisation_of_bound']:.0%} | "
             f"{r['model_flops_utilisation']:.0%} | {r['trained_token_fraction']:.0%} | "
@@ -891,7 +896,9 @@ def markdown(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
     lines += [
         "",
         "Columns: real tokens/s counts attention-mask (non-padding) tokens of the steps after the "
-        "warm-up; peak memory is `torch.cuda.max_memory_allocated` over loading and training; "
+        "warm-up; step ms: the median and the slowest of those steps (one stall in a short "
+        "window lowers tokens/s); peak memory is `torch.cuda.max_memory_allocated` over "
+        "loading and training; "
         "FLOP bound = peak bf16 rate / FLOPs per token of that configuration (4N + attention, "
         "+2N + attention forward with gradient checkpointing); MFU = useful FLOPs (4N + "
         "attention) per second / peak; trained tokens = share of real tokens with a loss "

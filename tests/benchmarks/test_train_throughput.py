@@ -233,6 +233,16 @@ def test_steady_state_leaves_out_the_warmup(bench):
     speed = bench.steady_state(times, tokens, warmup_fraction=0.2, min_warmup=1)
     assert speed["warmup_steps"] == 1
     assert speed["tokens_per_second"] == pytest.approx(1000.0)
+    assert speed["step_seconds_median"] == speed["step_seconds_max"] == pytest.approx(1.0)
+
+
+def test_steady_state_shows_a_stall_it_cannot_hide(bench):
+    times = [10.0, 11.0, 12.0, 20.0, 21.0]  # one measured step stalls for 8 s
+    tokens = [100, 1100, 2100, 3100, 4100]
+    speed = bench.steady_state(times, tokens, warmup_fraction=0.2, min_warmup=1)
+    assert speed["tokens_per_second"] == pytest.approx(4000 / 11)  # the stall counts
+    assert speed["step_seconds_median"] == pytest.approx(1.0)
+    assert speed["step_seconds_max"] == pytest.approx(8.0)
 
 
 def test_steady_state_refuses_too_few_steps(bench):
@@ -283,6 +293,8 @@ def result_row(bench, name, tokens_per_second, round_=1):
             "padding_free": True,
         },
         "tokens_per_second": tokens_per_second,
+        "step_seconds_median": 0.0855,
+        "step_seconds_max": 0.7373,
         "peak_memory_bytes": 2**30,
         "flop_bound_tokens_per_second": 100_000.0,
         "utilisation_of_bound": tokens_per_second / 100_000,
@@ -309,7 +321,7 @@ def test_markdown_shows_failures_and_ratio_to_the_recipe(bench):
         META,
     )
     assert "failed: timed out after 9 s" in table
-    assert "| 20,000 | 4.00x | 1.0 GiB |" in table
+    assert "| 20,000 | 4.00x | 86, 737 | 1.0 GiB |" in table
     assert "round" not in table  # one round: no round labels, no median table
 
 

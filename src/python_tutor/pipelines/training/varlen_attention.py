@@ -4,8 +4,9 @@ A padding-free micro-batch puts its conversations end to end in one row, and att
 inside each conversation. transformers does that with the flash-attn package (no wheel for the
 GPU stack's torch/CUDA, and building it needs a CUDA toolchain) or, under SDPA, with a dense
 block-diagonal mask over the whole row: attention work quadratic in the row, not in each
-conversation. PyTorch (2.10+) ships the flash kernel with ``cu_seqlens`` as
-``torch.nn.attention.varlen.varlen_attn``; this module hands it to transformers as
+conversation. PyTorch ships the flash kernel with ``cu_seqlens`` as its aten op
+``_flash_attention_forward`` and (2.10+) as the public ``torch.nn.attention.varlen.varlen_attn``
+around it; this module hands either (``training.model.varlen_kernel``) to transformers as
 ``attn_implementation: torch_varlen`` through transformers' public ``AttentionInterface``.
 
 Sequences are found from ``position_ids``, which restart at 0 for every conversation in a

@@ -61,7 +61,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -615,7 +615,9 @@ def run_worker(spec_file: Path) -> None:
         "trained": [],
         "loss": [],
         "trl_num_tokens": [],
+        "gc_full": [],  # Python's full collections: the step they fell in, their length
     }
+    gc.callbacks.append(full_collection_clock(marks))
 
     class StepClock(TrainerCallback):
         def on_step_end(self, args, state, control, **kwargs):
@@ -715,6 +717,27 @@ def run_worker(spec_file: Path) -> None:
         **marks,
     }
     Path(spec["result"]).write_text(json.dumps(result, default=str))
+
+
+def full_collection_clock(marks: dict[str, list]) -> Callable[[str, dict[str, Any]], None]:
+    """A ``gc.callbacks`` hook that times Python's full (generation 2) collections.
+
+    Each lands in ``marks["gc_full"]`` with the step it fell in (1-based: one more than the
+    steps finished so far), so the summary can tell a collection in the measured steps from one
+    in the warm-up.
+    """
+    started = [0.0]
+
+    def hook(phase: str, info: dict[str, Any]) -> None:
+        if info["generation"] != 2:
+            return
+        if phase == "start":
+            started[0] = time.perf_counter()
+            return
+        seconds = time.perf_counter() - started[0]
+        marks["gc_full"].append({"step": len(marks["times"]) + 1, "seconds": seconds})
+
+    return hook
 
 
 def profile_report(profiler: Any, wall_seconds: float, steps: int) -> str:
@@ -829,6 +852,11 @@ def summarise(
         )
     except ValueError as error:
         return {**row, "error": str(error)}
+    in_window = [c for c in measured.get("gc_full", []) if c["step"] > speed["warmup_steps"]]
+    speed["full_gc_measured"] = {
+        "count": len(in_window),
+        "seconds": sum(c["seconds"] for c in in_window),
+    }
     bound = flop_bound(dims, lengths, recompute, args.peak_tflops)
     useful = lora_flops(dims, lengths, recompute=False) / sum(lengths)
     tokens_per_second = speed["tokens_per_second"]
@@ -870,7 +898,7 @@ def markdown(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
     ]
     rounds = max(r["round"] for r in rows)
     for r in rows:
-        label = f"{r['label']}, round {r['round']}" if rounds > 1 else r["label"]
+        label = row_label(r, rounds)
         if "error" in r:
             lines.append(f"| {r['shape']} | {label} | failed: {r['error']} |" + " |" * 13)
             continue
@@ -904,9 +932,26 @@ def markdown(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
         "attention) per second / peak; trained tokens = share of real tokens with a loss "
         "(the answers): equal shares mean equal loss masks.",
     ]
+    collections = [
+        f"{row_label(r, rounds)} {r['full_gc_measured']['count']} "
+        f"({r['full_gc_measured']['seconds']:.2f} s)"
+        for r in rows
+        if r.get("full_gc_measured", {}).get("count")
+    ]
+    lines += [
+        "",
+        "Python's full garbage collections during the measured steps: "
+        + ("; ".join(collections) if collections else "none")
+        + ".",
+    ]
     if rounds > 1:
         lines += ["", *median_table(rows)]
     return "\n".join(lines) + "\n"
+
+
+def row_label(row: Mapping[str, Any], rounds: int) -> str:
+    """The configuration's label, with its round when the run had several."""
+    return f"{row['label']}, round {row['round']}" if rounds > 1 else row["label"]
 
 
 def ratio_to_recipe(row: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]) -> float | None:

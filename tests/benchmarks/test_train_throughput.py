@@ -325,6 +325,32 @@ def test_markdown_shows_failures_and_ratio_to_the_recipe(bench):
     assert "round" not in table  # one round: no round labels, no median table
 
 
+def test_full_collections_are_timed_with_the_step_they_fell_in(bench):
+    import gc
+
+    marks = {"times": [1.0, 2.0], "gc_full": []}  # two steps finished: the third is running
+    hook = bench.full_collection_clock(marks)
+    gc.callbacks.append(hook)
+    try:
+        gc.collect(0)  # a young collection: not recorded
+        gc.collect()
+    finally:
+        gc.callbacks.remove(hook)
+    assert [c["step"] for c in marks["gc_full"]] == [3]
+    assert marks["gc_full"][0]["seconds"] > 0
+
+
+def test_markdown_names_full_collections_in_the_measured_steps(bench):
+    quiet = result_row(bench, "unsloth-recipe", 5_000.0)
+    stalled = {
+        **result_row(bench, "conf-gpu", 20_000.0),
+        "full_gc_measured": {"count": 1, "seconds": 0.74},
+    }
+    table = bench.markdown([quiet, stalled], META)
+    assert "measured steps: (c) conf/gpu 1 (0.74 s)." in table
+    assert "measured steps: none." in bench.markdown([quiet], META)
+
+
 def test_markdown_compares_within_a_round_and_gives_medians(bench):
     rows = [
         result_row(bench, "unsloth-recipe", 5_000.0, 1),

@@ -293,3 +293,29 @@ def test_compiled_layers_train_the_same_numbers(tiny_llama_dir, training_params)
         assert bool(counters["stats"]["unique_graphs"]) is compiled  # Inductor really ran
     assert losses[True] == pytest.approx(losses[False], rel=1e-4)
     assert keys[True] == keys[False]  # saved adapters keep their keys
+
+
+def test_gc_freeze_freezes_once_after_the_first_step(tiny_llama_dir, training_params):
+    """``training.model.gc_freeze``: the collector skips what lived through step 1, and only
+    that: a second freeze would keep later garbage for good."""
+    import gc
+
+    from transformers import TrainerCallback
+
+    counts = []
+
+    class FrozenAtStepEnd(TrainerCallback):  # added after the builder's callback: runs after it
+        def on_step_end(self, args, state, control, **kwargs):
+            counts.append(gc.get_freeze_count())
+
+    plain = two_step_trainer(tiny_llama_dir, training_params, "fp32")
+    assert not any("Freeze" in type(c).__name__ for c in plain.callback_handler.callbacks)
+    trainer = two_step_trainer(tiny_llama_dir, training_params, "fp32", gc_freeze=True)
+    trainer.add_callback(FrozenAtStepEnd())
+    before = gc.get_freeze_count()
+    try:
+        trainer.train()
+    finally:
+        gc.unfreeze()
+    assert counts[0] > before  # the model, the trainer and the rest of step 1's survivors
+    assert counts[1] <= counts[0]  # no second freeze (reference counting still frees some)

@@ -176,6 +176,10 @@ def build_hf_trainer(
         set_lora_input_casting(trainer.model, enabled=False)
     if model_params.get("compile_layers"):
         compile_decoder_layers(trainer.model, model_params.get("compile_options"))
+    if model_params.get("gc_freeze"):
+        from .callbacks import FreezeGarbageAfterFirstStep  # noqa: PLC0415
+
+        trainer.add_callback(FreezeGarbageAfterFirstStep())
     return BuiltTrainer(trainer=trainer, tokenizer=tokenizer, template=template)
 
 

@@ -798,9 +798,7 @@ def run_configuration(run: dict[str, Any], work: Path, args: argparse.Namespace)
     )
     command = [sys.executable, str(Path(__file__).resolve()), "--worker", str(spec_file)]
     print(
-        f"--- {run['shape']} {run['label']}"
-        + (f", round {run['round']}" if run["round"] > 1 else "")
-        + f": {json.dumps(run['params']['sft'])} "
+        f"--- {run['shape']} {row_label(run, args.repeats)}: {json.dumps(run['params']['sft'])} "
         f"{json.dumps(run['params']['model'])} {run['env'] or ''}",
         flush=True,
     )

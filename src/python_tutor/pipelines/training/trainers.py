@@ -145,7 +145,9 @@ def build_hf_trainer(
         )
     attention = model_params.get("attn_implementation")
     if attention == varlen_attention.NAME:
-        varlen_attention.register(model_params.get("varlen_kernel", "varlen_attn"))
+        varlen_attention.register(
+            model_params.get("varlen_kernel", varlen_attention.DEFAULT_KERNEL)
+        )
     model = AutoModelForCausalLM.from_pretrained(
         base_model,
         dtype=torch_dtype(plan.precision),  # frozen weights in the compute precision

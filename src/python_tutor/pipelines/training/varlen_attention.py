@@ -27,11 +27,12 @@ from dataclasses import dataclass
 from typing import Any
 
 NAME = "torch_varlen"
-# training.model.varlen_kernel: how the flash kernel is called
-KERNELS = ("varlen_attn", "aten_flash")
+# training.model.varlen_kernel: how the flash kernel is called; unset, the public wrapper
+DEFAULT_KERNEL = "varlen_attn"
+KERNELS = (DEFAULT_KERNEL, "aten_flash")
 
 
-def register(kernel: str = "varlen_attn") -> str:
+def register(kernel: str = DEFAULT_KERNEL) -> str:
     """Make ``attn_implementation="torch_varlen"`` known to transformers; returns the name.
 
     ``kernel`` is one of ``KERNELS``: the public ``varlen_attn`` (a custom op around the flash

@@ -56,6 +56,7 @@ import math
 import os
 import platform
 import random
+import re
 import statistics
 import subprocess
 import sys
@@ -645,7 +646,8 @@ def run_worker(spec_file: Path) -> None:
                 if cuda:
                     torch.cuda.synchronize()
                     activities.append(torch.profiler.ProfilerActivity.CUDA)
-                self.profiler = torch.profiler.profile(activities=activities)
+                # stacks: the report names the Python lines where the host waits for the GPU
+                self.profiler = torch.profiler.profile(activities=activities, with_stack=True)
                 self.profiler.__enter__()
                 self.started = time.perf_counter()
 
@@ -755,7 +757,55 @@ def profile_report(profiler: Any, wall_seconds: float, steps: int) -> str:
         averages.table(sort_by="self_device_time_total", row_limit=30),
         "",
         averages.table(sort_by="self_cpu_time_total", row_limit=30),
+        "",
+        host_waits(profiler, steps),
     ]
+    return "\n".join(lines)
+
+
+# Operators that make the host wait for the GPU: reading a tensor's value (``.item()``,
+# ``bool(tensor)``), data-dependent shapes, and explicit synchronisation. Each one drains the
+# queue of launched kernels, so the GPU idles while the host launches what follows.
+WAITING_OPS = (
+    "aten::_local_scalar_dense",
+    "aten::nonzero",
+    "cudaStreamSynchronize",
+    "cudaDeviceSynchronize",
+)
+PYTHON_FRAME = re.compile(r"\.py\(\d+\): |^<string>\(\d+\): ")
+
+
+def host_waits(profiler: Any, steps: int, frames: int = 8) -> str:
+    """Where the profiled steps waited for the GPU, grouped by the Python lines that asked.
+
+    Walks the profiler's event tree: each waiting operator (an outer one only, not the
+    synchronisation inside it) is charged to its innermost Python frames.
+    """
+    waits: dict[tuple[str, ...], list[float]] = {}
+    pending = list(profiler.profiler.kineto_results.experimental_event_tree())
+    while pending:
+        event = pending.pop()
+        if event.name not in WAITING_OPS:
+            pending.extend(event.children)
+            continue
+        callers, parent = [], event.parent
+        while parent is not None and len(callers) < frames:
+            if PYTHON_FRAME.search(parent.name):
+                callers.append(f"{event.name} <- " if not callers else "")
+                callers[-1] += parent.name
+            parent = parent.parent
+        entry = waits.setdefault(tuple(callers) or (event.name,), [0, 0.0])
+        entry[0] += 1
+        entry[1] += event.duration_time_ns / 1e6
+    count = sum(entry[0] for entry in waits.values())
+    total = sum(entry[1] for entry in waits.values())
+    lines = [
+        f"Host waits for the GPU: {count / steps:.1f} a step, {total / steps:.1f} ms a step "
+        f"({', '.join(WAITING_OPS)}), by caller:"
+    ]
+    for callers, (calls, milliseconds) in sorted(waits.items(), key=lambda item: -item[1][1]):
+        lines.append(f"  {calls / steps:5.1f} a step, {milliseconds / steps:6.2f} ms a step:")
+        lines.extend(f"      {frame}" for frame in callers)
     return "\n".join(lines)
 
 

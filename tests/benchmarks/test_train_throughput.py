@@ -204,6 +204,22 @@ def test_profile_report_says_how_busy_the_gpu_was(bench):
     assert "aten::mm" in report
 
 
+def test_profile_report_names_the_lines_that_wait_for_the_device(bench):
+    import torch
+
+    activities = [torch.profiler.ProfilerActivity.CPU]
+    with torch.profiler.profile(activities=activities, with_stack=True) as profiler:
+        total = torch.ones(8).sum()
+        for _ in range(4):
+            total.item()  # a host read: on CUDA this waits for every kernel launched before it
+    report = bench.host_waits(profiler, steps=2)
+    assert report.startswith("Host waits for the GPU: 2.0 a step")
+    caller = report.splitlines()[2]  # the innermost Python frame, under its count
+    assert report.splitlines()[1].startswith("    2.0 a step")
+    assert caller.strip().startswith("aten::_local_scalar_dense <- ")
+    assert "test_profile_report_names_the_lines_that_wait_for_the_device" in caller
+
+
 def test_parameter_count_is_llama32(bench):
     assert bench.parameter_count(bench.SHAPES["1b"]) == 1_235_814_400
     assert bench.parameter_count(bench.SHAPES["3b"]) == 3_212_749_824

@@ -177,16 +177,7 @@ def build_hf_trainer(
     if not model_params.get("lora_input_casting", True):
         set_lora_input_casting(trainer.model, enabled=False)
     if model_params.get("compile_layers"):
-        compile_decoder_layers(
-            trainer.model,
-            model_params.get("compile_options"),
-            merge_shared_linears=model_params.get("merge_shared_linears", False),
-        )
-    elif model_params.get("merge_shared_linears"):
-        raise ValueError(
-            "parameters_training.yml: `training.model.merge_shared_linears` is a pass of the "
-            "compiler: set `training.model.compile_layers: true` too"
-        )
+        compile_decoder_layers(trainer.model, model_params.get("compile_options"))
     if model_params.get("gc_freeze"):
         from .callbacks import FreezeGarbageAfterFirstStep  # noqa: PLC0415
 
@@ -194,9 +185,7 @@ def build_hf_trainer(
     return BuiltTrainer(trainer=trainer, tokenizer=tokenizer, template=template)
 
 
-def compile_decoder_layers(
-    model: Any, options: Mapping[str, Any] | None, *, merge_shared_linears: bool = False
-) -> None:
+def compile_decoder_layers(model: Any, options: Mapping[str, Any] | None) -> None:
     """``torch.compile`` every decoder layer in place (regional compilation).
 
     Small LoRA batches are bound by the host launching thousands of small kernels a step;
@@ -205,21 +194,13 @@ def compile_decoder_layers(
     of compiling, not minutes, and no graph break at the loss); row lengths change every batch,
     so they are dynamic from the start rather than recompiled for; compiling in place keeps
     module names, so saved adapters have their usual keys. ``options`` are Inductor's
-    (``torch._inductor.list_options()``); ``merge_shared_linears`` adds
-    ``linear_merging.MergeSharedInputLinears`` as their pre-grad pass.
+    (``torch._inductor.list_options()``).
     """
     options = dict(options or {})
-    logger.info(
-        "torch.compile: decoder layers, options %s, shared-input linears merged: %s",
-        options,
-        merge_shared_linears,
-    )
-    if merge_shared_linears:
-        from .linear_merging import MergeSharedInputLinears  # noqa: PLC0415
-
-        options["pre_grad_custom_pass"] = MergeSharedInputLinears()
-    for layer in model.get_base_model().get_decoder().layers:
+    layers = model.get_base_model().get_decoder().layers
+    for layer in layers:
         layer.compile(dynamic=True, options=options or None)
+    logger.info("torch.compile: %d decoder layers, options %s", len(layers), options)
 
 
 def set_lora_input_casting(model: Any, *, enabled: bool) -> None:

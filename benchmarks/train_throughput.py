@@ -791,10 +791,10 @@ def host_waits(profiler: Any, steps: int, frames: int = 8) -> str:
         callers, parent = [], event.parent
         while parent is not None and len(callers) < frames:
             if PYTHON_FRAME.search(parent.name):
-                callers.append(f"{event.name} <- " if not callers else "")
-                callers[-1] += parent.name
+                callers.append(parent.name)
             parent = parent.parent
-        entry = waits.setdefault(tuple(callers) or (event.name,), [0, 0.0])
+        key = (f"{event.name} <- {callers[0]}", *callers[1:]) if callers else (event.name,)
+        entry = waits.setdefault(key, [0, 0.0])
         entry[0] += 1
         entry[1] += event.duration_time_ns / 1e6
     count = sum(entry[0] for entry in waits.values())

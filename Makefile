@@ -23,7 +23,7 @@ export TRANSFORMERS_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: run test setup system-deps lint clean-venv
+.PHONY: run test setup system-deps lint clean-venv apertium-tutor
 
 run: setup
 	$(BIN)/kedro run
@@ -34,13 +34,17 @@ test: setup
 lint: setup
 	$(BIN)/ruff check src tests benchmarks
 
-setup: system-deps $(VENV)/.installed $(LLAMA_CPP_SRC)/.unpacked
+setup: system-deps $(VENV)/.installed $(LLAMA_CPP_SRC)/.unpacked apertium-tutor
 
-# System packages: Apertium eng-spa (offline translation) and Chromium (kedro-viz page tests),
-# installed through apt when running as root, otherwise named.
+# System packages: Apertium eng-spa (offline translation) with the tools that compile the
+# tutor mode (lrx-comp, cg-comp, lt-comp), and Chromium (kedro-viz page tests), installed
+# through apt when running as root, otherwise named.
 system-deps:
 	@missing=""; \
 	apertium -l 2>/dev/null | grep -qx ' *eng-spa' || missing="$$missing apertium apertium-eng-spa"; \
+	command -v lrx-comp >/dev/null 2>&1 || missing="$$missing apertium-lex-tools apertium-lex-tools-dev"; \
+	command -v lt-comp >/dev/null 2>&1 || missing="$$missing lttoolbox-dev"; \
+	command -v cg-comp >/dev/null 2>&1 || missing="$$missing cg3"; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
@@ -51,6 +55,36 @@ system-deps:
 	    echo "Install them with: sudo apt-get install$$missing"; exit 1; \
 	  fi; \
 	fi
+
+# The tutor's Apertium mode (docs/translation.md, "Programming terminology"): the installed
+# eng-spa mode plus the repo's extra dictionaries (appended to the pair's), a Constraint
+# Grammar stage before the tagger and a lexical-selection stage before the pair's own.
+APERTIUM_PAIR ?= /usr/share/apertium/apertium-eng-spa
+APERTIUM_MODE ?= /usr/share/apertium/modes/eng-spa.mode
+APERTIUM_SRC := src/python_tutor/pipelines/translation/apertium
+APERTIUM_OUT := .cache/apertium
+TUTOR_MODE := $(APERTIUM_OUT)/modes/eng-spa-tutor.mode
+
+apertium-tutor: system-deps $(TUTOR_MODE)
+
+$(TUTOR_MODE): $(wildcard $(APERTIUM_SRC)/tutor.*) $(APERTIUM_MODE)
+	@mkdir -p $(APERTIUM_OUT)/modes
+	$(eval OUT := $(abspath $(APERTIUM_OUT)))
+	lt-comp lr $(APERTIUM_SRC)/tutor.eng.dix $(OUT)/tutor.eng.bin >/dev/null
+	lt-comp lr $(APERTIUM_SRC)/tutor.eng-spa.dix $(OUT)/tutor.eng-spa.bin >/dev/null
+	lt-comp rl $(APERTIUM_SRC)/tutor.spa.dix $(OUT)/tutor.spa.bin >/dev/null
+	lt-append $(APERTIUM_PAIR)/eng-spa.automorf.bin $(OUT)/tutor.eng.bin $(OUT)/eng-spa.automorf.bin
+	lt-append $(APERTIUM_PAIR)/eng-spa.autobil.bin $(OUT)/tutor.eng-spa.bin $(OUT)/eng-spa.autobil.bin
+	lt-append $(APERTIUM_PAIR)/eng-spa.autogen.bin $(OUT)/tutor.spa.bin $(OUT)/eng-spa.autogen.bin
+	cg-comp $(APERTIUM_SRC)/tutor.cg3 $(OUT)/tutor.rlx.bin >/dev/null
+	lrx-comp $(APERTIUM_SRC)/tutor.lrx $(OUT)/tutor.lrx.bin >/dev/null
+	sed -e "s#'[^']*/eng-spa\.automorf\.bin'#'$(OUT)/eng-spa.automorf.bin' | cg-proc '$(OUT)/tutor.rlx.bin'#" \
+	    -e "s#'[^']*/eng-spa\.autobil\.bin'#'$(OUT)/eng-spa.autobil.bin' | lrx-proc -m '$(OUT)/tutor.lrx.bin'#" \
+	    -e "s#'[^']*/eng-spa\.autogen\.bin'#'$(OUT)/eng-spa.autogen.bin'#" \
+	    $(APERTIUM_MODE) > $@.tmp
+	@test "$$(grep -o "$(OUT)/[a-z.-]*bin" $@.tmp | sort -u | wc -l)" = 5 || \
+	  { echo "$(APERTIUM_MODE) no longer has the stages the tutor mode extends"; rm -f $@.tmp; exit 1; }
+	mv $@.tmp $@
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

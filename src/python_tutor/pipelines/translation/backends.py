@@ -7,6 +7,8 @@ the cache key prefix) and ``max_chars``, the longest text it accepts in one requ
 
 from __future__ import annotations
 
+import hashlib
+import re
 import shutil
 import subprocess
 import threading
@@ -14,6 +16,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from pathlib import Path
 from typing import Any, Protocol
 
 FAILURE_KINDS = (
@@ -49,6 +52,14 @@ class Backend(Protocol):
         """Release processes, threads or connections."""
         ...
 
+    def strip_marks(self, text: str) -> tuple[str, int]:
+        """The translation without the backend's unknown-word marks, and how many there were."""
+        ...
+
+    def reverse(self) -> Backend | None:
+        """A backend for the opposite direction (back-translation checks), None if not offered."""
+        ...
+
 
 class PassThroughBackend:
     """``none``: the data is already in the target language; nothing is sent or cached."""
@@ -66,17 +77,49 @@ class PassThroughBackend:
     def close(self) -> None:
         """Nothing to release."""
 
+    def strip_marks(self, text: str) -> tuple[str, int]:
+        """Nothing is marked."""
+        return text, 0
+
+    def reverse(self) -> None:
+        """Nothing to translate back."""
+
+
+# Apertium marks a word it could not analyse ``*``, translate ``@`` and generate ``#``. The
+# text may hold the same characters (Markdown emphasis, decorators, C#), so they travel as
+# private-use characters and every ``*@#`` in the output is a mark; marks are then stored as
+# their own private-use characters, so ``strip_marks`` never touches the text's own ``*@#``.
+_LITERALS = {"*": "\ue000", "@": "\ue001", "#": "\ue002"}
+_MARKS = {"*": "\ue010", "@": "\ue011", "#": "\ue012"}
+_ESCAPE = str.maketrans(_LITERALS)
+_STORE = str.maketrans(_MARKS | {v: k for k, v in _LITERALS.items()})
+_MARKED = re.compile(f"[{''.join(_MARKS.values())}](\\w*)")
+_RESERVED = re.compile(f"[{''.join(_LITERALS.values())}{''.join(_MARKS.values())}]")
+_MODE_FILE = re.compile(r"'(/[^']+)'")
+
 
 class ApertiumBackend:
     """Apertium through its command line: one process per batch, one segment per line.
 
     Start-up dominates Apertium's cost (about 133 ms a call, 2 ms a line), so a batch of lines
-    goes through one process; ``-u`` drops the asterisks it puts on unknown words.
+    goes through one process. ``modes_dir`` holds compiled modes of the repo (the tutor mode,
+    ``make apertium-tutor``); None uses the installed ones. Unknown words stay marked in the
+    output (cached so) for ``strip_marks`` to count; a mark on a placeholder is removed but
+    not counted, since code is unknown to Apertium by design.
     """
 
     cacheable = True
 
-    def __init__(self, *, executable: str, mode: str, max_chars: int, timeout_s: float) -> None:
+    def __init__(  # noqa: PLR0913 - every argument is a parameter of the apertium block
+        self,
+        *,
+        executable: str,
+        mode: str,
+        modes_dir: str | None,
+        max_chars: int,
+        timeout_s: float,
+        placeholder: str | None = None,
+    ) -> None:
         if shutil.which(executable) is None:
             raise ValueError(
                 f"parameters_translation.yml: translation.backend.apertium.executable "
@@ -85,18 +128,36 @@ class ApertiumBackend:
             )
         self.executable = executable
         self.mode = mode
+        self.modes_dir = modes_dir
         self.max_chars = max_chars
         self.timeout_s = timeout_s
-        self.cache_id = f"apertium:{mode}"
+        # Entries carry marks (older unmarked ones must not be read as mark-free).
+        self.cache_id = f"apertium-marked:{mode}"
+        if modes_dir is not None:
+            self.cache_id += f":{_mode_digest(Path(modes_dir), mode)}"
+        self._placeholder = (
+            re.compile(re.escape(placeholder).replace(re.escape("{index}"), r"\d+"), re.I)
+            if placeholder
+            else None
+        )
 
     def translate_batch(self, segments: list[str]) -> list[str]:
         """Send the segments as the lines of one Apertium call."""
         if any("\n" in s for s in segments):
             raise ValueError("Apertium segments must be single lines")
+        reserved = next((s for s in segments if _RESERVED.search(s)), None)
+        if reserved is not None:
+            raise TranslationFailure(
+                "backend_error",
+                f"segment holds a private-use character U+E000-U+E012: {reserved!r:.80}",
+            )
+        command = [self.executable, self.mode]
+        if self.modes_dir is not None:
+            command = [self.executable, "-d", self.modes_dir, self.mode]
         try:
             done = subprocess.run(
-                [self.executable, "-u", self.mode],
-                input="\n".join(segments) + "\n",
+                command,
+                input="\n".join(s.translate(_ESCAPE) for s in segments) + "\n",
                 capture_output=True,
                 text=True,
                 timeout=self.timeout_s,
@@ -115,10 +176,41 @@ class ApertiumBackend:
             raise TranslationFailure(
                 "garbage_body", f"apertium returned {len(lines)} lines for {len(segments)}"
             )
-        return [line.strip() for line in lines]
+        return [line.strip().translate(_STORE) for line in lines]
+
+    def strip_marks(self, text: str) -> tuple[str, int]:
+        """The text without Apertium's marks, and how many words were marked (placeholders not)."""
+        count = sum(
+            1
+            for match in _MARKED.finditer(text)
+            if not (self._placeholder and self._placeholder.fullmatch(match.group(1)))
+        )
+        return _MARKED.sub(lambda m: m.group(1), text), count
+
+    def reverse(self) -> None:
+        """Back-translation is offered by web and LLM backends only."""
 
     def close(self) -> None:
         """Each call is its own process; nothing stays open."""
+
+
+def _mode_digest(modes_dir: Path, mode: str) -> str:
+    """A digest of a compiled mode and the files it runs, so rebuilt rules miss the cache."""
+    path = modes_dir / "modes" / f"{mode}.mode"
+    hint = "build it with `make apertium-tutor`"
+    if not path.is_file():
+        raise ValueError(
+            f"parameters_translation.yml: translation.backend.apertium.modes_dir "
+            f"'{modes_dir}' has no compiled mode '{mode}' ({path} is missing); {hint}"
+        )
+    text = path.read_text(encoding="utf-8")
+    digest = hashlib.sha256(text.encode())
+    for name in _MODE_FILE.findall(text):
+        if not Path(name).is_file():
+            raise ValueError(f"{path} runs {name}, which is missing; {hint}")
+        if Path(name).is_relative_to(modes_dir.resolve()):
+            digest.update(Path(name).read_bytes())
+    return digest.hexdigest()[:12]
 
 
 class RateLimiter:
@@ -198,6 +290,17 @@ class DeepTranslatorBackend:
         self.cache_id = f"{name.lower()}:{source}-{target}"
         self._limiter = limiter or RateLimiter(requests_per_second)
         self._io = ThreadPoolExecutor(max_workers=max(1, concurrency) * 2, thread_name_prefix="mt")
+        self._settings = {
+            "name": name,
+            "source": source,
+            "target": target,
+            "options": options,
+            "base_url": base_url,
+            "max_chars": max_chars,
+            "timeout_s": timeout_s,
+            "requests_per_second": requests_per_second,
+            "concurrency": concurrency,
+        }
 
     def translate_batch(self, segments: list[str]) -> list[str]:
         """One request for the joined lines, or one per segment when the lines do not match."""
@@ -241,18 +344,33 @@ class DeepTranslatorBackend:
         except exceptions.BaseError as err:
             raise TranslationFailure("backend_error", str(err)) from err
 
+    def strip_marks(self, text: str) -> tuple[str, int]:
+        """Web translators do not mark unknown words."""
+        return text, 0
+
+    def reverse(self) -> DeepTranslatorBackend:
+        """The same translator from target to source, sharing this one's rate limit."""
+        swapped = {"source": self._settings["target"], "target": self._settings["source"]}
+        return DeepTranslatorBackend(**{**self._settings, **swapped}, limiter=self._limiter)
+
     def close(self) -> None:
         """Stop waiting for requests that timed out."""
         self._io.shutdown(wait=False, cancel_futures=True)
 
 
-def build_backend(params: dict[str, Any], concurrency: int) -> Backend:
-    """The backend the ``translation.backend`` parameters name."""
+def build_backend(
+    params: dict[str, Any], concurrency: int, placeholder: str | None = None
+) -> Backend:
+    """The backend the ``translation.backend`` parameters name.
+
+    ``placeholder`` (``translation.protect.placeholder``) keeps Apertium from counting the
+    placeholders it marks as unknown words.
+    """
     name = params["name"]
     if name == "none":
         return PassThroughBackend()
     if name == "apertium":
-        return ApertiumBackend(**params["apertium"])
+        return ApertiumBackend(**params["apertium"], placeholder=placeholder)
     web = params["web"]
     return DeepTranslatorBackend(
         name=name,

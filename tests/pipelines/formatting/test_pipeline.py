@@ -69,7 +69,9 @@ def translated() -> pd.DataFrame:
 # --- templating ------------------------------------------------------------------------------
 class TestBuildConversations:
     def test_one_conversation_per_task_with_fenced_code(self, translated, params):
-        conversations, rejected = build_conversations(translated, params["prompts"])
+        conversations, rejected = build_conversations(
+            translated, params["prompts"], params["quality"]
+        )
         assert rejected.empty
         by_id = dict(zip(conversations["example_id"], conversations["messages"]))
         for messages in by_id.values():
@@ -84,6 +86,25 @@ class TestBuildConversations:
         assert by_id["q1"][1]["content"] == "¿Qué es una tupla?"
         assert by_id["q1"][2]["content"] == "Respuesta q1."
 
+    def test_flagged_translations_stay_out_of_training_and_are_counted(self, translated, params):
+        flagged = translated.assign(quality_flags=[[], ["response_not_es"], [], [], []])
+        conversations, rejected = build_conversations(flagged, params["prompts"], params["quality"])
+        assert "f1" not in set(conversations["example_id"]) and len(conversations) == 4
+        assert rejected.set_index("example_id").loc["f1", "reason_kind"] == (
+            "low_quality_translation"
+        )
+        assert "response_not_es" in rejected["reason"].iloc[0]
+        kept, _ = build_conversations(flagged, params["prompts"], {"skip_flagged": False})
+        assert len(kept) == 5
+
+    def test_code_es_is_shown_when_asked(self, translated, params):
+        spanish = translated.assign(code_es=translated["code"].str.replace("if x", "if x  # sí"))
+        prompts = {**params["prompts"], "code_column": "code_es"}
+        conversations, _ = build_conversations(spanish, prompts, params["quality"])
+        assert "# sí" in conversations.iloc[0]["messages"][1]["content"]
+        with pytest.raises(ValueError, match="formatting.prompts.code_column"):
+            build_conversations(spanish, {**prompts, "code_column": "x"}, params["quality"])
+
     def test_bad_rows_are_rejected_with_their_reason(self, params):
         frame = pd.DataFrame(
             [
@@ -93,7 +114,7 @@ class TestBuildConversations:
                 {**example("x4", "qa"), "code": None},
             ]
         )
-        conversations, rejected = build_conversations(frame, params["prompts"])
+        conversations, rejected = build_conversations(frame, params["prompts"], params["quality"])
         assert list(conversations["example_id"]) == ["x4"]
         reasons = dict(zip(rejected["example_id"], rejected["reason_kind"]))
         assert reasons == {"x1": "no_template", "x2": "unknown_task", "x3": "empty_translation"}
@@ -102,11 +123,13 @@ class TestBuildConversations:
 
     def test_missing_column_names_it(self, translated, params):
         with pytest.raises(ValueError, match=r"lacks column\(s\) \['response_es'\]"):
-            build_conversations(translated.drop(columns="response_es"), params["prompts"])
+            build_conversations(
+                translated.drop(columns="response_es"), params["prompts"], params["quality"]
+            )
 
     def test_empty_system_prompt_fails(self, translated, params):
         with pytest.raises(ValueError, match="formatting.prompts.system"):
-            build_conversations(translated, {**params["prompts"], "system": " "})
+            build_conversations(translated, {**params["prompts"], "system": " "}, params["quality"])
 
 
 class TestTemplates:
@@ -136,7 +159,7 @@ class TestLengthFilter:
     def test_overlong_are_rejected_with_their_length_never_truncated(
         self, translated, params, tokenizer
     ):
-        conversations, _ = build_conversations(translated, params["prompts"])
+        conversations, _ = build_conversations(translated, params["prompts"], params["quality"])
         messages = conversations["messages"]
         texts = [tokenizer.apply_chat_template(m, tokenize=False) for m in messages]
         lengths = [len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]]
@@ -158,14 +181,14 @@ class TestLengthFilter:
         assert all(original[i] == m for i, m in zip(kept["example_id"], kept["messages"]))
 
     def test_template_the_tokenizer_cannot_speak_fails(self, translated, params, tokenizer):
-        conversations, _ = build_conversations(translated, params["prompts"])
+        conversations, _ = build_conversations(translated, params["prompts"], params["quality"])
         with pytest.raises(ValueError, match="chat_template"):
             filter_long_conversations(
                 conversations, tokenizer, {**params["lengths"], "chat_template": "llama-3.1"}
             )
 
     def test_non_positive_limit_fails(self, translated, params, tokenizer):
-        conversations, _ = build_conversations(translated, params["prompts"])
+        conversations, _ = build_conversations(translated, params["prompts"], params["quality"])
         with pytest.raises(ValueError, match="max_seq_length"):
             filter_long_conversations(
                 conversations, tokenizer, {**params["lengths"], "max_seq_length": 0}
@@ -174,7 +197,7 @@ class TestLengthFilter:
 
 # --- report ----------------------------------------------------------------------------------
 def test_report_refuses_counts_that_do_not_add_up(translated, params, tokenizer):
-    conversations, rejected = build_conversations(translated, params["prompts"])
+    conversations, rejected = build_conversations(translated, params["prompts"], params["quality"])
     measured, overlong = filter_long_conversations(conversations, tokenizer, params["lengths"])
     *_, assignment = split_conversations(measured, params["split"])
     with pytest.raises(RuntimeError, match="does not add up: 5 in, 4 kept"):
@@ -225,7 +248,7 @@ def test_catalog_jsonl_is_the_messages_format_trl_reads(translated, params, tmp_
     entry = {**config["tutor_train"], "filepath": str(tmp_path / "tutor_train.jsonl")}
     entry.pop("versioned")
     catalog = DataCatalog.from_config({"tutor_train": entry})
-    conversations, _ = build_conversations(translated, params["prompts"])
+    conversations, _ = build_conversations(translated, params["prompts"], params["quality"])
     frame = conversations[["example_id", "task", "messages"]]
     catalog.save("tutor_train", frame)
     assert catalog.load("tutor_train").to_dict("records") == frame.to_dict("records")

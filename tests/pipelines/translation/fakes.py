@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -45,6 +46,12 @@ class FakeBackend:
     def close(self) -> None:
         pass
 
+    def strip_marks(self, text: str) -> tuple[str, int]:
+        return text, 0
+
+    def reverse(self) -> None:
+        return None
+
 
 class FlakyBackend(FakeBackend):
     """Fails with ``kinds`` in turn before each success."""
@@ -59,6 +66,53 @@ class FlakyBackend(FakeBackend):
         if self.kinds:
             raise TranslationFailure(self.kinds.pop(0), "scripted")
         return super().translate_batch(segments)
+
+
+class JoiningBackend(FakeBackend):
+    """Like Apertium once did: a segment with ``joiner`` swallows the next line of its batch."""
+
+    def __init__(self, joiner: str) -> None:
+        super().__init__()
+        self.joiner = joiner
+
+    def translate_batch(self, segments: list[str]) -> list[str]:
+        if any(self.joiner in s for s in segments[:-1]):
+            raise TranslationFailure(
+                "garbage_body", f"{len(segments) - 1} lines for {len(segments)}"
+            )
+        return super().translate_batch(segments)
+
+
+class KeywordBackend(FakeBackend):
+    """Translates Python's words the way Apertium's general dictionary does (and keeps the rest).
+
+    A backend that would corrupt any code it is given: what protection must never let through.
+    """
+
+    WORDS = {
+        "for": "para",
+        "in": "en",
+        "return": "devolver",
+        "def": "definir",
+        "print": "huella",
+        "import": "importación",
+        "from": "de",
+        "float": "flotador",
+        "if": "si",
+        "enumerate": "enumerar",
+        "numbers": "números",
+        "True": "Cierto",
+        "ROUND_UP": "RONDA_ARRIBA",
+        "Context": "Contexto",
+        "rounding": "redondeo",
+        "traps": "trampas",
+        "quantize": "cuantizar",
+    }
+
+    def translate_batch(self, segments: list[str]) -> list[str]:
+        super().translate_batch(segments)
+        pattern = re.compile(r"\b(" + "|".join(map(re.escape, self.WORDS)) + r")\b")
+        return [pattern.sub(lambda m: self.WORDS[m.group(1)], s) for s in segments]
 
 
 class GoogleStub:

@@ -46,13 +46,6 @@ def test_unparsable_code_is_left_alone(comments):
     assert comments.plan("def broken(:\n    # comment\n", 1000) is None
 
 
-def test_fenced_python_blocks_are_planned_inside_the_fence(comments):
-    span = "```python\nx = 1  # one\n```"
-    plan = comments.plan_span(span, 1000)
-    assert plan.apply({"one": "uno"}) == "```python\nx = 1  # uno\n```"
-    assert comments.plan_span("```bash\nls  # list\n```", 1000) is None
-
-
 def test_code_changes_are_not_the_same_tokens():
     assert not same_code_tokens("x = 1  # a", "x = 2  # a")
     assert same_code_tokens("x = 1  # a", "x = 1  # b")

@@ -11,9 +11,14 @@ import textwrap
 import pytest
 
 from python_tutor.datasets.translation_cache import TranslationCache
-from python_tutor.pipelines.translation.engine import make_batches, translate_segments
+from python_tutor.pipelines.translation.backends import TranslationFailure
+from python_tutor.pipelines.translation.engine import (
+    failure_reason,
+    make_batches,
+    translate_segments,
+)
 
-from .fakes import FakeBackend, FlakyBackend
+from .fakes import FakeBackend, FlakyBackend, JoiningBackend
 
 BATCHING = {"batch_size": 3, "batch_max_chars": 1000, "concurrency": 1}
 RETRY = {
@@ -133,3 +138,29 @@ def test_a_process_killed_mid_run_keeps_its_finished_batches(tmp_path):
     )
     assert stats.cache_hits == 6
     assert sorted(resumed.segments_sent) == SEGMENTS[6:]
+
+
+def test_a_bad_segment_costs_itself_not_its_batch(tmp_path):
+    backend = JoiningBackend(joiner="number 4")
+    translations, failures, stats = translate_segments(
+        SEGMENTS, backend, TranslationCache(tmp_path), {**BATCHING, "batch_size": 10}, RETRY
+    )
+    # Split until the joining segment is last in its batch: then every segment translates.
+    assert translations == {s: s.upper() for s in SEGMENTS}
+    assert failures == {} and stats.batches_split >= 1
+
+
+def test_a_segment_failing_alone_is_the_only_failure(tmp_path):
+    class Poisoned(FakeBackend):
+        def translate_batch(self, segments):
+            if "Sentence number 7." in segments:
+                raise TranslationFailure("garbage_body", "no translation in the answer")
+            return super().translate_batch(segments)
+
+    translations, failures, stats = translate_segments(
+        SEGMENTS, Poisoned(), TranslationCache(tmp_path), {**BATCHING, "batch_size": 10}, RETRY
+    )
+    assert set(failures) == {"Sentence number 7."}
+    assert len(translations) == len(SEGMENTS) - 1
+    reason = failure_reason(failures["Sentence number 7."], RETRY)
+    assert "alone" in reason and "not retried" in reason and "garbage_body" in reason

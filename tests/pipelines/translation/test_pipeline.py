@@ -51,6 +51,7 @@ def run_translate(examples, cache, params, comments=False):
         params["batching"],
         params["retry"],
         params["protect"],
+        params["segment"],
         comments,
     )
 
@@ -77,14 +78,15 @@ class TestTranslateExamples:
         assert stats["cache_hits"] == stats["segments_unique"]
         assert again["response_es"].notna().all()
 
-    def test_comments_and_docstrings_translate_when_asked(self, cache, params):
+    def test_comments_and_docstrings_translate_into_code_es_only(self, cache, params):
         candidates, _ = run_translate(EXAMPLES, cache, params, comments=True)
         first = candidates.iloc[0]
         assert first.code == CODE
         assert first.code_es != CODE and "suma" in first.code_es
         ast.parse(first.code_es)
         assert "def add(a, b):" in first.code_es and "return a + b  # " in first.code_es
-        assert "# add both numbers" not in first.response_es
+        # Code inside the prose is never translated in place, comments included.
+        assert "```python\ndef add(a, b):\n    # add both numbers\n" in first.response_es
 
     def test_a_backend_failure_becomes_the_rows_failure(self, cache, params):
         broken = {
@@ -98,6 +100,7 @@ class TestTranslateExamples:
             params["batching"],
             {**params["retry"], "max_attempts": 1},
             params["protect"],
+            params["segment"],
             False,
         )
         assert set(candidates["failure_kind"]) == {"translation_failed:backend_error"}
@@ -109,6 +112,7 @@ def candidates_frame(**overrides) -> pd.DataFrame:
         "example_id": "0123456789abcdef",
         "source": "s",
         "task": "qa",
+        "language": "en",
         "code": "",
         "code_es": "",
         "instruction_en": "What does the `len()` function return for a list?",
@@ -124,7 +128,7 @@ def candidates_frame(**overrides) -> pd.DataFrame:
 
 class TestCheckTranslations:
     def test_spanish_rows_are_kept_with_their_language(self, params):
-        kept, rejected, report = check_translations(
+        kept, rejected, report, _ = check_translations(
             candidates_frame(), {"backend": "x"}, params["protect"], params["quality"]
         )
         assert rejected.empty and len(kept) == 1
@@ -136,11 +140,11 @@ class TestCheckTranslations:
         english = candidates_frame(
             response_es="It returns the number of items in the list, for example `len([1, 2])`."
         )
-        kept, _, report = check_translations(english, {}, params["protect"], params["quality"])
+        kept, _, report, _ = check_translations(english, {}, params["protect"], params["quality"])
         assert kept.iloc[0]["quality_flags"] == ["response_not_es"]
         assert report["flagged"] == 1
         quality = {**params["quality"], "on_bad_translation": "reject"}
-        kept, rejected, report = check_translations(english, {}, params["protect"], quality)
+        kept, rejected, report, _ = check_translations(english, {}, params["protect"], quality)
         assert kept.empty
         assert rejected.iloc[0].reason_kind == "not_target_language"
         assert "response_not_es" in rejected.iloc[0].reason
@@ -148,7 +152,7 @@ class TestCheckTranslations:
 
     def test_changed_inline_code_is_rejected(self, params):
         broken = candidates_frame(response_es="Devuelve el número de elementos, `longitud([1])`.")
-        kept, rejected, _ = check_translations(broken, {}, params["protect"], params["quality"])
+        kept, rejected, _, _ = check_translations(broken, {}, params["protect"], params["quality"])
         assert kept.empty and rejected.iloc[0].reason_kind == "code_integrity"
         assert "field 'response'" in rejected.iloc[0].reason
 
@@ -159,7 +163,9 @@ class TestCheckTranslations:
             failure_kind="translation_failed:timeout",
             failure_reason="example x: backend failed (timeout)",
         )
-        _, rejected, report = check_translations(failed, {}, params["protect"], params["quality"])
+        _, rejected, report, _ = check_translations(
+            failed, {}, params["protect"], params["quality"]
+        )
         assert rejected.iloc[0].reason_kind == "translation_failed:timeout"
         assert report["rejected_by_reason"] == {"translation_failed:timeout": 1}
 
@@ -200,7 +206,14 @@ def test_a_web_backend_runs_through_the_node(cache, params, google_stub):
         },
     }
     candidates, stats = translate_examples(
-        EXAMPLES, cache, web, params["batching"], params["retry"], params["protect"], False
+        EXAMPLES,
+        cache,
+        web,
+        params["batching"],
+        params["retry"],
+        params["protect"],
+        params["segment"],
+        False,
     )
     assert stats["backend"] == "google:en-es"
     assert candidates["failure_kind"].isna().all()
@@ -211,7 +224,7 @@ def test_a_web_backend_runs_through_the_node(cache, params, google_stub):
 
 def test_no_examples_give_empty_outputs_that_add_up(cache, params):
     candidates, stats = run_translate(EXAMPLES.iloc[0:0], cache, params)
-    kept, rejected, report = check_translations(
+    kept, rejected, report, _ = check_translations(
         candidates, stats, params["protect"], params["quality"]
     )
     assert kept.empty and rejected.empty

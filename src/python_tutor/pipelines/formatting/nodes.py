@@ -18,6 +18,7 @@ from .templating import check_user_templates, user_turn
 logger = logging.getLogger(__name__)
 
 INPUT_COLUMNS = ["example_id", "task", "code", "instruction_es", "response_es"]
+CODE_COLUMNS = ("code", "code_es")
 CONVERSATION_COLUMNS = ["example_id", "task", "messages"]
 REJECTED_COLUMNS = ["example_id", "task", "reason_kind", "reason", "n_tokens"]
 PERCENTILES = (50, 90, 95, 99)
@@ -35,13 +36,15 @@ def _rejected(rows: list[dict[str, Any]]) -> pd.DataFrame:
 
 
 def build_conversations(
-    translated_examples: pd.DataFrame, prompts: Mapping[str, Any]
+    translated_examples: pd.DataFrame, prompts: Mapping[str, Any], quality: Mapping[str, Any]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One system/user/assistant conversation per translated example.
 
     The system turn is the tutor prompt, the user turn the task's template filled with the
-    Spanish instruction and the code (fenced, byte for byte), the assistant turn the Spanish
-    response. Rows the templates cannot express are rejected with their reason, never dropped.
+    Spanish instruction and the code (fenced, byte for byte; ``code_es`` when
+    ``prompts.code_column`` says so), the assistant turn the Spanish response. Rows the
+    templates cannot express, and rows translation flagged (``quality.skip_flagged``), are
+    rejected with their reason, never dropped.
 
     Returns:
         ``conversations`` (example_id, task, code, messages) and the rejected rows.
@@ -60,12 +63,31 @@ def build_conversations(
         raise ValueError("`formatting.prompts.system` (the tutor's system prompt) is empty")
     templates = check_user_templates(prompts.get("user") or {})
     language = prompts.get("code_language", "python")
+    code_column = prompts["code_column"]
+    if code_column not in CODE_COLUMNS:
+        raise ValueError(
+            f"parameters_formatting.yml: formatting.prompts.code_column must be one of "
+            f"{CODE_COLUMNS}; got {code_column!r}"
+        )
+    frame = translated_examples.assign(
+        code=translated_examples.get(code_column, translated_examples["code"]),
+        quality_flags=translated_examples.get(
+            "quality_flags",
+            pd.Series([None] * len(translated_examples), index=translated_examples.index),
+        ),
+    )
     kept, rejected = [], []
-    for row in translated_examples[INPUT_COLUMNS].itertuples(index=False):
+    for row in frame[[*INPUT_COLUMNS, "quality_flags"]].itertuples(index=False):
         instruction, response = _text(row.instruction_es), _text(row.response_es)
         code = _text(row.code)
+        flags = list(row.quality_flags) if isinstance(row.quality_flags, list | tuple) else []
         base = {"example_id": row.example_id, "task": row.task, "n_tokens": None}
-        if row.task not in TASKS:
+        if flags and quality["skip_flagged"]:
+            reason = (
+                "low_quality_translation",
+                f"translation flagged {', '.join(flags)} (formatting.quality.skip_flagged)",
+            )
+        elif row.task not in TASKS:
             reason = ("unknown_task", f"task {row.task!r} is not one of {list(TASKS)}")
         elif not instruction.strip() or not response.strip():
             empty = "instruction_es" if not instruction.strip() else "response_es"

@@ -16,7 +16,11 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             Node(
                 func=build_conversations,
-                inputs=["translated_examples", "params:formatting.prompts"],
+                inputs=[
+                    "translated_examples",
+                    "params:formatting.prompts",
+                    "params:formatting.quality",
+                ],
                 outputs=["conversations", "rejected_templating"],
                 name="build_conversations_node",
             ),

@@ -16,9 +16,6 @@ from dataclasses import dataclass
 from .protect import Protector
 from .segment import Piece, join_pieces, split_segments
 
-FENCE = re.compile(
-    r"\A([ \t]*(?:`{3,}|~{3,})[ \t]*(?:python3?|py)?[ \t]*\n)(.*\n)([ \t]*\S+[ \t]*)\Z", re.S
-)
 DOCSTRING = re.compile(r"\A([rRuU]?)('''|\"\"\"|'|\")(.*)\2\Z", re.S)
 COMMENT = re.compile(r"\A(#+[ \t]*)(.*)\Z", re.S)
 
@@ -64,12 +61,9 @@ def _code_signature(code: str) -> list[tuple[int, str]] | None:
 
 
 def same_code_tokens(before: str, after: str) -> bool:
-    """True when two snippets (or fenced blocks) differ at most in comments and docstrings."""
+    """True when two snippets differ at most in comments and docstrings."""
     if before == after:
         return True
-    fenced_before, fenced_after = FENCE.match(before), FENCE.match(after)
-    if fenced_before and fenced_after:
-        before, after = fenced_before.group(2), fenced_after.group(2)
     signature = _code_signature(before)
     return signature is not None and signature == _code_signature(after)
 
@@ -112,7 +106,7 @@ class CodePlan:
 
 
 class CodeComments:
-    """Finds translatable comment and docstring text in code and fenced Python blocks."""
+    """Finds translatable comment and docstring text in a code cell (written to ``code_es``)."""
 
     def __init__(self, protector: Protector) -> None:
         self.protector = protector
@@ -148,18 +142,3 @@ class CodeComments:
             pieces = split_segments(masked, max_chars, self.protector.placeholder_pattern)
             edits.append(_Edit(start, end, prefix, suffix, spans, pieces))
         return CodePlan(code, edits, self.protector)
-
-    def plan_span(self, span: str, max_chars: int) -> CodePlan | None:
-        """Plan the code inside a fenced Python block (offsets shifted past the fence line)."""
-        fenced = FENCE.match(span)
-        if not fenced:
-            return None
-        inner = self.plan(fenced.group(2), max_chars)
-        if inner is None:
-            return None
-        shift = len(fenced.group(1))
-        for edit in inner.edits:
-            edit.start += shift
-            edit.end += shift
-        inner.code = span
-        return inner

@@ -3,6 +3,8 @@
 Each batch is written to the cache by its worker as soon as it is translated, so a run that
 dies loses at most the batches still in flight. Retries use exponential backoff with full
 jitter (tenacity's ``wait_random_exponential``); the sleep is injectable so tests run fast.
+A batch that still fails is split in halves until the failing segment stands alone, so one
+bad segment (Apertium once joined two lines of a batch) costs that segment, not its batch.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ class EngineStats:
     segments_translated: int = 0
     characters_sent: int = 0
     batches: int = 0
+    batches_split: int = 0
     seconds: float = 0.0
     retries: Counter[str] = field(default_factory=Counter)
     failed_segments: Counter[str] = field(default_factory=Counter)
@@ -41,6 +44,7 @@ class EngineStats:
             "segments_translated": self.segments_translated,
             "characters_sent": self.characters_sent,
             "batches": self.batches,
+            "batches_split": self.batches_split,
             "seconds": round(self.seconds, 3),
             "segments_per_second": round(self.segments_translated / self.seconds, 1)
             if self.segments_translated and self.seconds
@@ -95,6 +99,13 @@ def _retrying(retry: dict[str, Any], stats: EngineStats, sleep: Callable[[float]
     )
 
 
+def failure_reason(error: TranslationFailure, retry: dict[str, Any]) -> str:
+    """What really happened to a segment that failed alone, for the rejection reason."""
+    if error.kind in retry["retry_on"]:
+        return f"{error} (alone, after {retry['max_attempts']} attempts)"
+    return f"{error} (alone; {error.kind} is not retried: translation.retry.retry_on)"
+
+
 def translate_segments(  # noqa: PLR0913 - the run's collaborators, all explicit
     segments: Iterable[str],
     backend: Backend,
@@ -103,11 +114,12 @@ def translate_segments(  # noqa: PLR0913 - the run's collaborators, all explicit
     retry: dict[str, Any],
     *,
     sleep: Callable[[float], None] = time.sleep,
-) -> tuple[dict[str, str], dict[str, str], EngineStats]:
+) -> tuple[dict[str, str], dict[str, TranslationFailure], EngineStats]:
     """Translate every distinct segment once: from the cache, else through the backend.
 
     Returns:
-        translations (segment -> translation), failures (segment -> failure kind) and stats.
+        translations (segment -> translation), failures (segment -> the failure it met when
+        sent alone) and stats.
     """
     stats = EngineStats()
     unique = list(dict.fromkeys(segments))
@@ -119,19 +131,28 @@ def translate_segments(  # noqa: PLR0913 - the run's collaborators, all explicit
         todo, batching["batch_size"], min(batching["batch_max_chars"], backend.max_chars)
     )
     stats.batches = len(batches)
-    failures: dict[str, str] = {}
+    failures: dict[str, TranslationFailure] = {}
     retrying = _retrying(retry, stats, sleep)
     lock = threading.Lock()
 
-    def run(batch: list[str]) -> list[tuple[str, str]]:
+    def run(batch: list[str]) -> tuple[list[tuple[str, str]], dict[str, TranslationFailure]]:
         # Written by the worker the moment the batch is back: a kill loses only batches in flight.
         # A copy per call: a tenacity controller keeps the state of the call it runs.
-        result = retrying.copy()(backend.translate_batch, batch)
+        try:
+            result = retrying.copy()(backend.translate_batch, batch)
+        except TranslationFailure as err:
+            if len(batch) == 1:
+                return [], {batch[0]: err}
+            with lock:
+                stats.batches_split += 1
+            middle = len(batch) // 2
+            left, right = run(batch[:middle]), run(batch[middle:])
+            return left[0] + right[0], {**left[1], **right[1]}
         pairs = list(zip(batch, result, strict=True))
         if backend.cacheable:
             with lock:
                 cache.put_many(backend.cache_id, pairs)
-        return pairs
+        return pairs, {}
 
     started = time.perf_counter()
     interrupted: BaseException | None = None
@@ -150,18 +171,16 @@ def translate_segments(  # noqa: PLR0913 - the run's collaborators, all explicit
                 continue
             stats.characters_sent += sum(map(len, batch))
             try:
-                pairs = future.result()
-            except TranslationFailure as err:
-                failures.update(dict.fromkeys(batch, err.kind))
-                stats.failed_segments[err.kind] += len(batch)
-                continue
+                pairs, failed = future.result()
             except BaseException as err:  # an interrupt or a bug: stop, keep what finished
                 interrupted = interrupted or err
                 for pending in futures:
                     pending.cancel()
                 continue
             translations.update(pairs)
-            stats.segments_translated += len(batch)
+            failures.update(failed)
+            stats.failed_segments.update(err.kind for err in failed.values())
+            stats.segments_translated += len(pairs)
     if interrupted is not None:
         raise interrupted
     stats.seconds = time.perf_counter() - started

@@ -1,34 +1,48 @@
-"""Translation nodes: English prose to Spanish with code kept intact, then quality checks."""
+"""Translation nodes: English prose to Spanish with code kept intact, then checks and a gate."""
 
 from __future__ import annotations
 
 import logging
-import re
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
-from .backends import build_backend
-from .comments import CodeComments, CodePlan, same_code_tokens
-from .engine import translate_segments
-from .protect import FENCED_CODE, INLINE_CODE, TRACEBACK, IntegrityError, Protector
+from .backends import TranslationFailure, build_backend
+from .comments import CodeComments
+from .engine import failure_reason, translate_segments
+from .integrity import code_problem, prose_problem
+from .layout import Layout, LayoutError, reflow
+from .protect import IntegrityError, Protector
+from .quality import (
+    SIGNALS,
+    LanguageIdentifier,
+    distribution,
+    flag_kind,
+    flags_for,
+    plot_signals,
+    prose_only,
+    row_signals,
+)
 from .segment import Piece, join_pieces, split_segments
 
 logger = logging.getLogger(__name__)
 
 PROSE_FIELDS = ("instruction", "response")
+FIELD_SIGNALS = ("unknown_words", "placeholders_altered", "back_translation_chrf")
 CANDIDATE_COLUMNS = [
     "example_id",
     "source",
     "task",
+    "language",
     "code",
     "code_es",
     "instruction_en",
     "instruction_es",
     "response_en",
     "response_es",
+    *(f"{f}_{s}" for f in PROSE_FIELDS for s in FIELD_SIGNALS),
     "failure_kind",
     "failure_reason",
 ]
@@ -48,34 +62,27 @@ ON_BAD_TRANSLATION = ("flag", "reject")
 
 @dataclass
 class _Field:
-    """One prose field on its way through: its placeholders' spans and its pieces."""
+    """One prose field on its way through: its placeholders' spans, layout and pieces."""
 
     spans: list[str]
+    layout: Layout | None
     pieces: list[Piece]
-    span_plans: list[CodePlan | None]
 
     @property
     def segments(self) -> list[str]:
         """Every text of this field the backend must translate."""
-        texts = [p.text for p in self.pieces if p.translate]
-        return texts + [t for plan in self.span_plans if plan for t in plan.segments]
-
-    def spans_after(self, translations: dict[str, str]) -> list[str]:
-        """The spans to restore: fenced Python with translated comments when planned."""
-        return [
-            plan.apply(translations) if plan else span
-            for span, plan in zip(self.spans, self.span_plans, strict=True)
-        ]
+        return [p.text for p in self.pieces if p.translate]
 
 
 def _plan_field(
-    text: str, protector: Protector, comments: CodeComments | None, max_chars: int
+    text: str, protector: Protector, reflow_paragraphs: bool, max_chars: int
 ) -> _Field:
-    """Protect, then segment; code spans with translatable comments get their own pieces."""
+    """Protect the code, join wrapped paragraphs, then cut into sentence segments."""
     masked, spans = protector.protect(text)
-    pieces = split_segments(masked, max_chars, protector.placeholder_pattern)
-    span_plans = [comments.plan_span(s, max_chars) if comments else None for s in spans]
-    return _Field(spans, pieces, span_plans)
+    layout = None
+    if reflow_paragraphs:
+        masked, layout = reflow(masked, protector.placeholder_pattern)
+    return _Field(spans, layout, split_segments(masked, max_chars, protector.placeholder_pattern))
 
 
 def translate_examples(  # noqa: PLR0913, PLR0917 - one parameter block each
@@ -85,10 +92,14 @@ def translate_examples(  # noqa: PLR0913, PLR0917 - one parameter block each
     batching: dict[str, Any],
     retry: dict[str, Any],
     protect: dict[str, Any],
+    segment: dict[str, Any],
     translate_code_comments: bool,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Translate instruction and response of every example; code never reaches the backend.
 
+    Rows whose ``language`` already is the target pass through untranslated. With
+    ``segment.back_translation`` and a backend that can translate back, the Spanish is
+    translated back and scored with chrF against the English (a quality signal).
     ``translation_cache`` is written through batch by batch (see TranslationCacheDataset), so
     this node may be killed and re-run without paying for a segment twice.
 
@@ -99,14 +110,21 @@ def translate_examples(  # noqa: PLR0913, PLR0917 - one parameter block each
     protector = Protector.from_params(protect)
     engine = build_backend(backend, batching["concurrency"])
     comments = CodeComments(protector) if translate_code_comments else None
+    target = backend["target"]
     try:
-        plans: list[dict[str, _Field] | str] = []
+        plans: list[dict[str, _Field] | str | None] = []
         code_plans: list[Any] = []
         for row in examples.itertuples(index=False):
+            if _language(row) == target:
+                plans.append(None)
+                code_plans.append(None)
+                continue
             try:
                 plans.append(
                     {
-                        f: _plan_field(getattr(row, f), protector, comments, engine.max_chars)
+                        f: _plan_field(
+                            getattr(row, f), protector, segment["reflow"], engine.max_chars
+                        )
                         for f in PROSE_FIELDS
                     }
                 )
@@ -124,15 +142,19 @@ def translate_examples(  # noqa: PLR0913, PLR0917 - one parameter block each
         translations, failures, stats = translate_segments(
             wanted, engine, translation_cache, batching, retry
         )
+        back = _back_translations(
+            engine, translations, translation_cache, batching, retry, segment
+        )
     finally:
         engine.close()
     rows = [
-        _candidate(row, plan, code_plan, protector, translations, failures)
+        _candidate(row, plan, code_plan, protector, engine, translations, failures, back, retry)
         for row, plan, code_plan in zip(
             examples.itertuples(index=False), plans, code_plans, strict=True
         )
     ]
     run_stats = {"backend": engine.cache_id, **stats.as_dict(), "cache_entries": None}
+    run_stats["back_translated_segments"] = len(back) if back is not None else None
     if engine.cacheable:
         run_stats["cache_entries"] = len(translation_cache)
     logger.info(
@@ -145,19 +167,55 @@ def translate_examples(  # noqa: PLR0913, PLR0917 - one parameter block each
     return pd.DataFrame(rows, columns=CANDIDATE_COLUMNS), run_stats
 
 
+def _language(row: Any) -> str:
+    """The row's source language (ingestion's per-source ``language``; English by default)."""
+    language = getattr(row, "language", None)
+    return language if isinstance(language, str) and language else "en"
+
+
+def _back_translations(  # noqa: PLR0913, PLR0917
+    engine: Any,
+    translations: dict[str, str],
+    cache: Any,
+    batching: dict[str, Any],
+    retry: dict[str, Any],
+    segment: dict[str, Any],
+) -> dict[str, float] | None:
+    """chrF of each segment's back-translation against its English, when the backend can."""
+    reverse = engine.reverse() if segment["back_translation"] else None
+    if reverse is None:
+        return None
+    from sacrebleu.metrics import CHRF  # noqa: PLC0415
+
+    try:
+        spanish = {engine.strip_marks(t)[0]: s for s, t in translations.items()}
+        back, _, _ = translate_segments(list(spanish), reverse, cache, batching, retry)
+    finally:
+        reverse.close()
+    chrf = CHRF()
+    return {
+        spanish[es]: chrf.sentence_score(reverse.strip_marks(en)[0], [spanish[es]]).score
+        for es, en in back.items()
+    }
+
+
 def _candidate(  # noqa: PLR0913, PLR0917
     row: Any,
-    plan: dict[str, _Field] | str,
+    plan: dict[str, _Field] | str | None,
     code_plan: Any,
     protector: Protector,
+    engine: Any,
     translations: dict[str, str],
-    failures: dict[str, str],
+    failures: dict[str, TranslationFailure],
+    back: dict[str, float] | None,
+    retry: dict[str, Any],
 ) -> dict[str, Any]:
-    """One output row: restored Spanish text, or the first failure that prevents it."""
+    """One output row: restored Spanish text and its signals, or the failure that prevents it."""
     out: dict[str, Any] = {
         "example_id": row.example_id,
         "source": row.source,
         "task": row.task,
+        "language": _language(row),
         "code": row.code,
         "code_es": row.code,
         **{f"{f}_en": getattr(row, f) for f in PROSE_FIELDS},
@@ -165,80 +223,60 @@ def _candidate(  # noqa: PLR0913, PLR0917
         "failure_kind": None,
         "failure_reason": None,
     }
+    if plan is None:  # already in the target language
+        return {**out, **{f"{f}_es": getattr(row, f) for f in PROSE_FIELDS}}
     if isinstance(plan, str):
         return {**out, "failure_kind": "unprotectable_text", "failure_reason": plan}
     for name, field in plan.items():
-        failed = sorted({failures[t] for t in field.segments if t in failures})
+        where = f"example {row.example_id} field '{name}'"
+        failed = [s for s in field.segments if s in failures]
         if failed:
+            error = failures[failed[0]]
             return {
                 **out,
-                "failure_kind": f"translation_failed:{failed[0]}",
-                "failure_reason": f"example {row.example_id} field '{name}': backend failed "
-                f"({', '.join(failed)}) after retries",
+                "failure_kind": f"translation_failed:{error.kind}",
+                "failure_reason": f"{where}: segment {failed[0]!r:.60} failed "
+                f"{failure_reason(error, retry)}",
             }
+        unknown = 0
+        clean = {}
+        for text in field.segments:
+            clean[text], marks = engine.strip_marks(translations[text])
+            unknown += marks
+        masked = join_pieces(field.pieces, clean)
         try:
-            out[f"{name}_es"] = protector.restore(
-                join_pieces(field.pieces, translations), field.spans_after(translations)
+            if field.layout is not None:
+                masked = field.layout.restore(masked)
+            out[f"{name}_es"] = protector.restore(masked, field.spans)
+        except (IntegrityError, LayoutError) as err:
+            return {**out, "failure_kind": "code_integrity", "failure_reason": f"{where}: {err}"}
+        out[f"{name}_unknown_words"] = unknown
+        out[f"{name}_placeholders_altered"] = protector.altered(masked)
+        if back is not None:
+            scores = [back[t] for t in field.segments if t in back]
+            out[f"{name}_back_translation_chrf"] = (
+                round(sum(scores) / len(scores), 2) if scores else None
             )
-        except IntegrityError as err:
-            return {
-                **out,
-                "failure_kind": "code_integrity",
-                "failure_reason": f"example {row.example_id} field '{name}': {err}",
-            }
     if code_plan is not None:
         out["code_es"] = code_plan.apply(translations)
     return out
 
 
-def code_spans(text: str) -> Counter[str]:
-    """Fenced blocks, tracebacks and inline code of a text: what must survive translation."""
-    spans: Counter[str] = Counter()
-    for rule in (FENCED_CODE, TRACEBACK, INLINE_CODE):
-        spans.update(m.group(0) for m in rule.finditer(text))
-        text = rule.sub(" ", text)
-    return spans
-
-
-class LanguageIdentifier:
-    """lingua restricted to a few languages (fast and sure), built once per node call."""
-
-    def __init__(self, languages: list[str]) -> None:
-        from lingua import IsoCode639_1, LanguageDetectorBuilder  # noqa: PLC0415
-
-        try:
-            codes = [IsoCode639_1.from_str(code) for code in languages]
-        except ValueError as err:
-            raise ValueError(
-                f"parameters_translation.yml: translation.quality.languages {languages}: {err}"
-            ) from err
-        self._detector = LanguageDetectorBuilder.from_iso_codes_639_1(*codes).build()
-
-    def identify(self, text: str) -> tuple[str, float]:
-        """The most likely ISO 639-1 code and its confidence."""
-        best = self._detector.compute_language_confidence_values(text)[0]
-        return best.language.iso_code_639_1.name.lower(), float(best.value)
-
-
-def _prose_only(text: str, protector: Protector) -> str:
-    """The text without anything protected: code must not sway language identification."""
-    masked, _ = protector.protect(text)
-    return re.sub(r"\s+", " ", protector.strip(masked)).strip()
-
-
-def check_translations(  # noqa: PLR0914
+def check_translations(
     candidates: pd.DataFrame,
     run_stats: dict[str, Any],
     protect: dict[str, Any],
     quality: dict[str, Any],
-) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
-    """Check code integrity and the language of every translation; route the bad ones.
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any], Any]:
+    """Check code integrity, measure every row's quality signals and apply the gate.
 
-    Failed translations and broken code are always rejected; prose that is not in the target
-    language is flagged, or rejected when ``on_bad_translation`` is ``reject``.
+    Failed translations and changed code are always rejected. A row whose signals break a
+    threshold of ``translation.quality`` is flagged (kept, with ``quality_flags``; formatting
+    leaves it out of training by default), or rejected when ``on_bad_translation: reject``.
 
     Returns:
-        ``translated_examples``, ``rejected_translations`` and ``translation_report``.
+        ``translated_examples``, ``rejected_translations``, ``translation_report`` and
+        ``translation_quality_plot``.
     """
     policy = quality["on_bad_translation"]
     if policy not in ON_BAD_TRANSLATION:
@@ -247,33 +285,22 @@ def check_translations(  # noqa: PLR0914
             f"of {ON_BAD_TRANSLATION}; got {policy!r}"
         )
     protector = Protector.from_params(protect)
-    identifier = LanguageIdentifier(quality["languages"])
-    target = quality["target_language"]
-    kept: list[dict[str, Any]] = []
-    rejected: list[dict[str, Any]] = []
-    languages: Counter[str] = Counter()
-    for row in candidates.to_dict(orient="records"):
+    rows = candidates.to_dict(orient="records")
+    for row in rows:
+        if pd.isna(row["failure_kind"]):
+            row["failure_kind"], row["failure_reason"] = _integrity_problem(row)
+    good = [row for row in rows if row["failure_kind"] is None]
+    _measure(good, protector, quality)
+    kept, rejected = [], []
+    for row in rows:
         reason_kind, reason = row.pop("failure_kind"), row.pop("failure_reason")
-        if pd.isna(reason_kind):
-            reason_kind, reason = _integrity_problem(row)
-        flags: list[str] = []
+        flags = row.get("quality_flags") or []
+        if reason_kind is None and flags and policy == "reject":
+            reason_kind = flag_kind(flags[0])
+            reason = f"example {row['example_id']}: {', '.join(flags)}"
         if reason_kind is None:
-            for field in PROSE_FIELDS:
-                prose = _prose_only(row[f"{field}_es"], protector)
-                language, confidence = (None, None)
-                if len(prose) >= quality["min_chars"]:
-                    language, confidence = identifier.identify(prose)
-                    if language != target or confidence < quality["min_confidence"]:
-                        flags.append(f"{field}_not_{target}")
-                languages[language or "unchecked"] += 1
-                row[f"{field}_es_language"] = language
-                row[f"{field}_es_confidence"] = (
-                    round(confidence, 4) if confidence is not None else None
-                )
-            if flags and policy == "reject":
-                reason_kind = "not_target_language"
-                reason = f"example {row['example_id']}: {', '.join(flags)}"
-        if reason_kind is not None:
+            kept.append(row)
+        else:
             rejected.append(
                 {
                     **{c: row.get(c) for c in REJECTED_COLUMNS},
@@ -281,41 +308,85 @@ def check_translations(  # noqa: PLR0914
                     "reason": reason,
                 }
             )
-            continue
-        kept.append({**row, "quality_flags": flags})
     translated = pd.DataFrame(kept, columns=_kept_columns())
     rejected_frame = pd.DataFrame(rejected, columns=REJECTED_COLUMNS)
-    report = _report(candidates, translated, rejected_frame, run_stats, languages)
+    report = _report(
+        candidates, translated, rejected_frame, run_stats, quality["target_language"]
+    )
     for line in rejected:
         logger.warning("Rejected translation %s", line["reason"])
-    return translated, rejected_frame, report
+    plot = plot_signals(
+        {s: [v for f in PROSE_FIELDS for v in translated.get(f"{f}_{s}", [])] for s in SIGNALS}
+        | {
+            "wrong_terms": [
+                len(v) for f in PROSE_FIELDS for v in translated.get(f"{f}_wrong_terms", [])
+            ]
+        },
+        quality,
+    )
+    return translated, rejected_frame, report, plot
+
+
+def _measure(rows: list[dict[str, Any]], protector: Protector, quality: dict[str, Any]) -> None:
+    """Add each field's signals and the row's ``quality_flags`` (languages found in one batch)."""
+    identifier = LanguageIdentifier(quality["languages"])
+    target = quality["target_language"]
+    prose = {
+        (index, field): prose_only(row[f"{field}_es"], protector)
+        for index, row in enumerate(rows)
+        for field in PROSE_FIELDS
+        if row["language"] != target
+    }
+    checked = {key: text for key, text in prose.items() if len(text) >= quality["min_chars"]}
+    identified = dict(zip(checked, identifier.identify_many(list(checked.values())), strict=True))
+    for index, row in enumerate(rows):
+        flags: list[str] = []
+        for field in PROSE_FIELDS:
+            if (index, field) not in prose:
+                row[f"{field}_wrong_terms"] = []
+                continue
+            english = prose_only(row[f"{field}_en"], protector)
+            signals = row_signals(
+                english,
+                prose[(index, field)],
+                int(row.get(f"{field}_unknown_words") or 0),
+                int(row.get(f"{field}_placeholders_altered") or 0),
+                _number(row.get(f"{field}_back_translation_chrf")),
+            )
+            language, confidence = identified.get((index, field), (None, None))
+            signals |= {
+                "language": language,
+                "language_confidence": round(confidence, 4) if confidence is not None else None,
+                "checked_length": (index, field) in checked,
+            }
+            flags += flags_for(field, signals, quality)
+            row[f"{field}_es_language"] = language
+            for name in (*SIGNALS, "unknown_word_ratio"):
+                if name in signals:
+                    row[f"{field}_{name}"] = signals[name]
+        row["quality_flags"] = flags
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)
 
 
 def _kept_columns() -> list[str]:
-    quality = [f"{f}_es_{k}" for f in PROSE_FIELDS for k in ("language", "confidence")]
     kept = [c for c in CANDIDATE_COLUMNS if not c.startswith("failure")]
-    return [*kept, *quality, "quality_flags"]
+    measured = [f"{f}_{s}" for f in PROSE_FIELDS for s in ("es_language", *SIGNALS)]
+    return [*kept, *(c for c in measured if c not in kept), "quality_flags"]
 
 
 def _integrity_problem(row: dict[str, Any]) -> tuple[str | None, str | None]:
-    """Independent of the placeholders: every code span of the English is in the Spanish."""
+    """Independent of the protection: the code of the English is all in the Spanish."""
     for field in PROSE_FIELDS:
-        before, after = code_spans(row[f"{field}_en"]), code_spans(row[f"{field}_es"])
-        if before != after and not _only_comments_differ(before, after, row):
-            lost = sorted((before - after).elements())[:1]
-            return "code_integrity", (
-                f"example {row['example_id']} field '{field}': code changed, e.g. {lost!r:.120}"
-            )
+        problem = prose_problem(row[f"{field}_en"], row[f"{field}_es"])
+        if problem:
+            return "code_integrity", f"example {row['example_id']} field '{field}': {problem}"
+    problem = code_problem(row["code"] or "", row["code_es"] or "")
+    if problem:
+        return "code_integrity", f"example {row['example_id']} column 'code_es': {problem}"
     return None, None
-
-
-def _only_comments_differ(before: Counter[str], after: Counter[str], row: dict) -> bool:
-    """With comment translation on, fenced blocks differ by design; their code tokens may not."""
-    if row["code_es"] == row["code"] and sum(before.values()) != sum(after.values()):
-        return False
-    return sum(before.values()) == sum(after.values()) and all(
-        same_code_tokens(a, b) for a, b in zip(sorted(before), sorted(after), strict=True)
-    )
 
 
 def _report(
@@ -323,29 +394,45 @@ def _report(
     translated: pd.DataFrame,
     rejected: pd.DataFrame,
     run_stats: dict[str, Any],
-    languages: Counter[str],
+    target: str,
 ) -> dict[str, Any]:
-    """Counts that must add up (in = kept + rejected), cache use, failures and throughput."""
+    """Counts that must add up (in = kept + rejected), signals, cache use and throughput."""
     counts = {
         "examples_in": len(candidates),
         "kept": len(translated),
         "rejected": len(rejected),
         "flagged": int(translated["quality_flags"].map(bool).sum()) if len(translated) else 0,
+        "passed_through": int((translated["language"] == target).sum()),
     }
     if counts["examples_in"] != counts["kept"] + counts["rejected"]:
         raise RuntimeError(f"Translation accounting does not add up: {counts}")
+    signals = {
+        f"{field}_{name}": distribution(
+            [len(v) for v in translated[f"{field}_{name}"]]
+            if name == "wrong_terms"
+            else list(translated[f"{field}_{name}"])
+        )
+        for field in PROSE_FIELDS
+        for name in SIGNALS
+        if f"{field}_{name}" in translated
+    }
     return {
         **counts,
         "rejected_by_reason": {
             k: int(v) for k, v in rejected["reason_kind"].value_counts().sort_index().items()
         },
         "quality_flags": dict(
+            sorted(Counter(f for flags in translated["quality_flags"] for f in flags).items())
+        ),
+        "detected_languages": dict(
             sorted(
                 Counter(
-                    flag for flags in translated.get("quality_flags", []) for flag in flags
+                    str(v)
+                    for f in PROSE_FIELDS
+                    for v in translated[f"{f}_es_language"].fillna("unchecked")
                 ).items()
             )
         ),
-        "detected_languages": dict(sorted(languages.items())),
+        "signals": signals,
         "engine": run_stats,
     }

@@ -18,6 +18,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "params:translation.batching",
                     "params:translation.retry",
                     "params:translation.protect",
+                    "params:translation.segment",
                     "params:translation.translate_code_comments",
                 ],
                 outputs=["translation_candidates", "translation_run_stats"],
@@ -31,7 +32,12 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "params:translation.protect",
                     "params:translation.quality",
                 ],
-                outputs=["translated_examples", "rejected_translations", "translation_report"],
+                outputs=[
+                    "translated_examples",
+                    "rejected_translations",
+                    "translation_report",
+                    "translation_quality_plot",
+                ],
                 name="check_translations_node",
             ),
         ]

@@ -1,10 +1,12 @@
 """Hide code from translators: protected spans become placeholders, restored byte for byte.
 
 Apertium turns ``def add(a, b)`` into ``def añadir(un, b)`` and "Python" into "Pitón", so
-nothing that is code (fenced blocks, inline code, tracebacks, identifiers) or a glossary term
-may reach a backend. ``protect`` swaps each such span for a numbered placeholder that backends
-pass through untouched; ``restore`` puts the original bytes back and fails loudly when a
-placeholder was lost, duplicated or invented, which is the code integrity check.
+nothing that is code (found by ``find_code``: blocks, doctests, unfenced code, inline code and
+calls), no identifier and no glossary term may reach a backend. ``protect`` swaps each such
+span for a numbered placeholder; ``restore`` puts the original bytes back and fails loudly when
+a placeholder was lost, duplicated or invented. Backends sometimes change a placeholder's case
+or spacing (Apertium wrote ``Xqz0x.py`` for ``XQZ0X.py``): those are still recognised.
+Whether the restored text really kept its code is checked apart, by ``integrity``.
 """
 
 from __future__ import annotations
@@ -15,11 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 
-FENCED_CODE = re.compile(r"^([ \t]*)(`{3,}|~{3,})[^\n]*\n.*?^\1\2[ \t]*$", re.M | re.S)
-TRACEBACK = re.compile(
-    r"^[ \t]*Traceback \(most recent call last\):[ \t]*\n(?:[ \t]+.*\n)*[ \t]*\S.*$", re.M
-)
-INLINE_CODE = re.compile(r"(`+)(?!`).+?(?<!`)\1(?!`)")
+from .find_code import find_code
 
 
 class IntegrityError(ValueError):
@@ -78,15 +76,12 @@ class Protector:
 
     @cached_property
     def placeholder_pattern(self) -> re.Pattern[str]:
-        """Matches any placeholder this protector writes and captures its index."""
+        """Matches any placeholder this protector writes, in any case, a space inside allowed."""
         before, after = self.placeholder.split("{index}", 1)
-        return re.compile(re.escape(before) + r"(\d+)" + re.escape(after))
+        return re.compile(re.escape(before) + r" ?(\d+) ?" + re.escape(after), re.I)
 
     def rules(self) -> Iterable[re.Pattern[str]]:
-        """Protection rules, outermost first: a fenced block swallows its inline code."""
-        yield FENCED_CODE
-        yield TRACEBACK
-        yield INLINE_CODE
+        """Word-level rules applied after the code spans: glossary, then identifier shapes."""
         if self.glossary_pattern is not None:
             yield self.glossary_pattern
         yield from self.identifier_patterns
@@ -110,6 +105,13 @@ class Protector:
             spans.append(match.group(0))
             return self.placeholder.format(index=len(spans) - 1)
 
+        masked, cursor = [], 0
+        for start, end in find_code(text):
+            masked.append(text[cursor:start])
+            spans.append(text[start:end])
+            masked.append(self.placeholder.format(index=len(spans) - 1))
+            cursor = end
+        text = "".join(masked) + text[cursor:]
         for rule in self.rules():
             pieces = placeholders.split(text)  # keep placeholders out of later rules' reach
             masked = []
@@ -138,6 +140,13 @@ class Protector:
                 f"repeated {repeated}, unknown {unknown}"
             )
         return self.placeholder_pattern.sub(lambda m: spans[int(m.group(1))], text)
+
+    def altered(self, text: str) -> int:
+        """How many placeholders came back with another case or spacing than written."""
+        return sum(
+            m.group(0) != self.placeholder.format(index=m.group(1))
+            for m in self.placeholder_pattern.finditer(text)
+        )
 
     def strip(self, text: str) -> str:
         """The text without placeholders: what language identification should look at."""

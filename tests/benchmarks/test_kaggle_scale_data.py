@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import ast
-import importlib.util
 import inspect
 import shutil
-import sys
 import sysconfig
 from pathlib import Path
 
@@ -16,20 +14,15 @@ import pytest
 from python_tutor.datasets.raw_csv_sources import RawCSVSourcesDataset
 from python_tutor.pipelines.ingestion.nodes import build_examples, snapshot_raw_sources
 
-ROOT = Path(__file__).resolve().parents[2]
+from . import load_benchmark
+
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
 FILES = ["textwrap.py", "fractions.py", "shlex.py", "json/__init__.py"]
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location(
-        "kaggle_scale_data", ROOT / "benchmarks" / "kaggle_scale_data.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["kaggle_scale_data"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("kaggle_scale_data")
 
 
 @pytest.fixture

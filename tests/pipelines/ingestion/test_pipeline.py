@@ -113,6 +113,7 @@ class TestMappings:
         assert list(examples.columns) == [
             "example_id",
             "source",
+            "language",
             "task",
             "instruction",
             "code",

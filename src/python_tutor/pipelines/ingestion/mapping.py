@@ -1,7 +1,9 @@
 """Column mappings from parameters: how one CSV shape becomes the canonical example fields.
 
-A field spec is a column name (``"output"``), ``{"column": name}``, ``{"template": "{title}\\n\\n
-{question}"}`` (columns in braces) or ``{"value": "constant text"}``.
+A field spec is a column name (``"output"``), ``{"column": name}`` (optionally with a
+``fallback`` column for empty cells), ``{"template": "{title}\\n\\n{question}"}`` (columns in
+braces) or ``{"value": "constant text"}``. Column and template specs may name a ``transform``
+(a name or a list, applied in order; for a template also ``{column: transforms}`` per column).
 """
 
 from __future__ import annotations
@@ -9,12 +11,16 @@ from __future__ import annotations
 import re
 import string
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+
+from .transforms import PROSE, PYTHON, apply, check_chain
 
 TASKS = ("explain", "fix", "generate", "qa")
 FIELDS = ("instruction", "code", "response")
 REQUIRED_FIELDS = ("instruction", "response")
+LANGUAGES = ("en", "es")
+_KINDS = ("column", "template", "value")
 
 
 @dataclass(frozen=True)
@@ -23,24 +29,36 @@ class FieldSpec:
 
     kind: str  # column | template | value
     text: str
+    fallback: str | None = None  # column read when ``text``'s cell is blank (kind column)
+    transforms: tuple[str, ...] = ()  # applied to the rendered value
+    column_transforms: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # template
 
     @property
     def columns(self) -> tuple[str, ...]:
         """CSV columns this field reads (none for a constant)."""
         if self.kind == "column":
-            return (self.text,)
+            return (self.text, self.fallback) if self.fallback else (self.text,)
         if self.kind == "template":
             names = (name for _, name, _, _ in string.Formatter().parse(self.text) if name)
             return tuple(dict.fromkeys(names))
         return ()
 
     def render(self, row: Mapping[str, str]) -> str:
-        """The field's value for one raw row."""
+        """The field's value for one raw row.
+
+        Raises:
+            TransformError: a transform cannot handle the cell (the row is rejected).
+        """
         if self.kind == "column":
-            return row[self.text]
-        if self.kind == "template":
-            return self.text.format_map(row)
-        return self.text
+            value = row[self.text]
+            if self.fallback and not value.strip():
+                value = row[self.fallback]
+        elif self.kind == "template":
+            cells = {c: apply(self.column_transforms.get(c, ()), row[c]) for c in self.columns}
+            value = self.text.format_map(cells)
+        else:
+            value = self.text
+        return apply(self.transforms, value)
 
     def describe(self) -> str:
         """How error messages name where a value came from."""
@@ -49,15 +67,54 @@ class FieldSpec:
 
 def parse_field(source: str, name: str, spec: Any) -> FieldSpec:
     """Turn one parameter entry into a FieldSpec, naming the source and field on error."""
+    where = f"parameters_ingestion.yml: source '{source}' field '{name}'"
     if isinstance(spec, str):
         return FieldSpec("column", spec)
-    if isinstance(spec, Mapping) and len(spec) == 1:
-        ((kind, text),) = spec.items()
-        if kind in {"column", "template", "value"} and isinstance(text, str):
-            return FieldSpec(kind, text)
+    kinds = [k for k in _KINDS if isinstance(spec, Mapping) and k in spec]
+    if (
+        len(kinds) != 1
+        or not isinstance(spec[kinds[0]], str)
+        or set(spec) - {kinds[0], "fallback", "transform"}
+    ):
+        raise ValueError(
+            f"{where} must be a column name or one of {{column: ...}}, {{template: ...}}, "
+            f"{{value: ...}} (optionally with `transform`, and `fallback` for a column); "
+            f"got {spec!r}"
+        )
+    kind, fallback, transform = kinds[0], spec.get("fallback"), spec.get("transform")
+    if fallback is not None and (kind != "column" or not isinstance(fallback, str)):
+        raise ValueError(f"{where}: `fallback` names a column and goes with {{column: ...}}")
+    if transform is not None and kind == "value":
+        raise ValueError(f"{where}: a constant {{value: ...}} takes no transform")
+    per_column: dict[str, tuple[str, ...]] = {}
+    whole: tuple[str, ...] = ()
+    if isinstance(transform, Mapping) and kind == "template":
+        per_column = {column: _transform_names(where, t) for column, t in transform.items()}
+    else:
+        whole = _transform_names(where, transform)
+    parsed = FieldSpec(kind, spec[kind], fallback, whole, per_column)
+    stray = sorted(set(per_column) - set(parsed.columns))
+    if stray:
+        raise ValueError(f"{where}: transform names column(s) {stray} the template does not use")
+    holds = PYTHON if name == "code" else PROSE
+    for chain in (whole, *per_column.values()):
+        problem = check_chain(chain, holds)
+        if problem:
+            raise ValueError(f"{where}: {problem}")
+    return parsed
+
+
+def _transform_names(where: str, transform: Any) -> tuple[str, ...]:
+    """``transform`` as a tuple of names: absent, one name, or a list applied in order."""
+    if transform is None:
+        return ()
+    if isinstance(transform, str):
+        return (transform,)
+    if isinstance(transform, list) and all(isinstance(t, str) for t in transform):
+        return tuple(transform)
     raise ValueError(
-        f"parameters_ingestion.yml: source '{source}' field '{name}' must be a column name or "
-        f"one of {{column: ...}}, {{template: ...}}, {{value: ...}}; got {spec!r}"
+        f"{where}: `transform` must be a name or a list of names (per column for a template); "
+        f"got {transform!r}"
     )
 
 
@@ -73,6 +130,7 @@ class SourceSpec:
     task_default: str | None
     kaggle: str | None = None
     unparsable_code: str = "reject"  # or "append_to_instruction" (alpaca inputs mix code and text)
+    language: str = "en"  # the language of the prose; translation passes "es" rows through
 
     @property
     def columns(self) -> set[str]:
@@ -126,6 +184,7 @@ def parse_source(entry: Mapping[str, Any]) -> SourceSpec:
         task_default=default,
         kaggle=entry.get("kaggle"),
         unparsable_code=_choice(name, "unparsable_code", entry, UNPARSABLE_CODE),
+        language=_choice(name, "language", entry, LANGUAGES),
     )
 
 

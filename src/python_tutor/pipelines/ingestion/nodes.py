@@ -16,10 +16,12 @@ from python_tutor.datasets.raw_csv_sources import RawCSVReader
 from .cleaning import clean_code, clean_prose
 from .mapping import FIELDS, REQUIRED_FIELDS, TASKS, SourceSpec, parse_source
 from .schemas import ExampleSchema, RejectedExampleSchema
+from .transforms import TransformError
 
 logger = logging.getLogger(__name__)
 
 SNAPSHOT_COLUMNS = ["source", "file", "origin", "row", "fields", "undecodable"]
+EXAMPLE_COLUMNS = ["example_id", "source", "language", "task", "instruction", "code", "response"]
 
 
 def snapshot_raw_sources(raw_sources: RawCSVReader, sources: list[dict[str, Any]]) -> pd.DataFrame:
@@ -64,19 +66,34 @@ def example_id(task: str, instruction: str, code: str, response: str) -> str:
     return hashlib.sha256(payload).hexdigest()[:16]
 
 
-def _map_row(
-    spec: SourceSpec, raw: Mapping[str, str], undecodable: list[str], limits: Mapping[str, Any]
-) -> tuple[dict[str, str] | None, tuple[str, str, str] | None]:
-    """One raw row to (example, None) or (None, (column, reason_kind, reason))."""
+def _render_fields(
+    spec: SourceSpec, raw: Mapping[str, str], undecodable: list[str]
+) -> tuple[dict[str, str], tuple[str, str, str] | None]:
+    """The mapped, transformed fields of one raw row, or the problem that stops them."""
+    values = dict.fromkeys(FIELDS, "")
     for name, field_spec in spec.fields.items():
+        where = field_spec.describe()
         bad = [c for c in field_spec.columns if c in undecodable]
         if bad:
-            return None, (
+            return values, (
                 bad[0],
                 "undecodable_bytes",
                 f"column '{bad[0]}' holds bytes that do not decode (kept as \\xNN escapes)",
             )
-    values = {name: spec.fields[name].render(raw) if name in spec.fields else "" for name in FIELDS}
+        try:
+            values[name] = field_spec.render(raw)
+        except TransformError as err:
+            return values, (where, "transform_failed", f"'{name}' from column {where}: {err}")
+    return values, None
+
+
+def _map_row(
+    spec: SourceSpec, raw: Mapping[str, str], undecodable: list[str], limits: Mapping[str, Any]
+) -> tuple[dict[str, str] | None, tuple[str, str, str] | None]:
+    """One raw row to (example, None) or (None, (column, reason_kind, reason))."""
+    values, problem = _render_fields(spec, raw, undecodable)
+    if problem:
+        return None, problem
     for name, value in values.items():
         where = spec.fields[name].describe() if name in spec.fields else "(unmapped)"
         if name in REQUIRED_FIELDS and not value.strip():
@@ -113,6 +130,7 @@ def _map_row(
     if task not in TASKS:
         return None, (spec.task_column or "(task)", "unknown_task", f"unknown task '{task}'")
     example["task"] = task
+    example["language"] = spec.language
     return example, None
 
 
@@ -159,11 +177,7 @@ def build_examples(
         counts["kept"] += 1
         kept.append({"example_id": identifier, "source": snap.source, **example})
 
-    examples = ExampleSchema.validate(
-        pd.DataFrame(
-            kept, columns=["example_id", "source", "task", "instruction", "code", "response"]
-        )
-    )
+    examples = ExampleSchema.validate(pd.DataFrame(kept, columns=EXAMPLE_COLUMNS))
     rejected_frame = RejectedExampleSchema.validate(
         pd.DataFrame(rejected, columns=list(RejectedExampleSchema.to_schema().columns))
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandera.pandas as pa
 from pandera.typing import Series
 
-from .mapping import TASKS
+from .mapping import LANGUAGES, TASKS
 
 
 class ExampleSchema(pa.DataFrameModel):
@@ -13,6 +13,7 @@ class ExampleSchema(pa.DataFrameModel):
 
     example_id: Series[str] = pa.Field(str_matches=r"^[0-9a-f]{16}$", unique=True)
     source: Series[str] = pa.Field(str_length={"min_value": 1})
+    language: Series[str] = pa.Field(isin=list(LANGUAGES))  # of the prose; "es" is not translated
     task: Series[str] = pa.Field(isin=list(TASKS))
     instruction: Series[str] = pa.Field(str_length={"min_value": 1})
     code: Series[str]

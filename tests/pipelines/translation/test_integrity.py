@@ -34,7 +34,15 @@ def test_python_lines_are_code(line):
 
 @pytest.mark.parametrize(
     "line",
-    ["Return the file name.", "Note: this is it", "Returns: str", "this is it", "Args:", ""],
+    [
+        "Return the file name.",
+        "Note: this is it",
+        "Returns: str",
+        "website: www.example.com",
+        "this is it",
+        "Args:",
+        "",
+    ],
 )
 def test_english_lines_are_not(line):
     assert not is_code_line(line)

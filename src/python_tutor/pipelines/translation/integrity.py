@@ -59,10 +59,11 @@ def is_code_line(line: str) -> bool:
         if candidate is None:
             continue
         try:
-            compile(candidate, "<line>", "exec", ast.PyCF_ONLY_AST)
+            tree = compile(candidate, "<line>", "exec", ast.PyCF_ONLY_AST)
         except (SyntaxError, ValueError):
             continue
-        return True
+        # ``website: www.example.com`` compiles as a bare annotation; English labels do that.
+        return not all(isinstance(s, ast.AnnAssign) and s.value is None for s in tree.body)
     return False
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +31,7 @@ from .segment import Piece, join_pieces, split_segments
 logger = logging.getLogger(__name__)
 
 PROSE_FIELDS = ("instruction", "response")
+SPACES = re.compile(r"(?<=\S) {2,}(?=\S)")
 FIELD_SIGNALS = ("unknown_words", "placeholders_altered", "back_translation_chrf")
 CANDIDATE_COLUMNS = [
     "example_id",
@@ -241,7 +243,8 @@ def _candidate(  # noqa: PLR0913, PLR0917
         unknown = 0
         clean = {}
         for text in field.segments:
-            clean[text], marks = engine.strip_marks(translations[text])
+            translated, marks = engine.strip_marks(translations[text])
+            clean[text] = SPACES.sub(" ", translated)  # a dropped pronoun leaves two spaces
             unknown += marks
         masked = join_pieces(field.pieces, clean)
         try:

@@ -101,11 +101,14 @@ class TestAlpaca:
     def test_unfenced_code_outputs_are_kept_byte_for_byte(self, utf8_run):
         alpaca = of(utf8_run[1], "alpaca_18k")
         rows = raw("python_code_instructions_18k_alpaca.csv").drop_duplicates()
-        by_response = dict(zip(alpaca["response"], alpaca["code"], strict=True))
+        by_response = {r.response: r for r in alpaca.itertuples()}
         for row in rows.itertuples():
-            assert row.output.strip() in by_response, row.instruction
-            code = by_response[row.output.strip()]
-            assert code in {row.input.strip("\n"), ""}, row.instruction
+            example = by_response[row.output.strip()]
+            if example.code:
+                assert example.code == row.input.strip("\n")
+                assert example.instruction == row.instruction
+            else:  # empty or plain-text input, which joins the instruction
+                assert example.instruction == f"{row.instruction}\n\n{row.input}".strip()
         responses = "\n".join(alpaca["response"])
         for line in ("from typing import List", "    for idx, elem in enumerate(numbers):"):
             assert line in responses.split("\n")

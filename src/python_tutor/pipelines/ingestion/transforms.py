@@ -59,20 +59,20 @@ def _code_language(pre) -> str:  # noqa: ANN001 - a BeautifulSoup tag
     return "python"
 
 
-def html_to_markdown(html: str) -> str:
-    """Markdown with fenced code blocks and backticked inline code; code text is kept exactly.
+# Underscores and asterisks are not escaped: prose in these dumps names identifiers (my_var,
+# *args) without <code>, and escaping would change their bytes.
+_CONVERTER = _StackOverflowMarkdown(
+    heading_style="ATX",
+    bullets="-",
+    escape_underscores=False,
+    escape_asterisks=False,
+    code_language_callback=_code_language,
+)
 
-    Underscores and asterisks are not escaped: prose in these dumps names identifiers
-    (``my_var``, ``*args``) without <code>, and escaping would change their bytes.
-    """
-    converter = _StackOverflowMarkdown(
-        heading_style="ATX",
-        bullets="-",
-        escape_underscores=False,
-        escape_asterisks=False,
-        code_language_callback=_code_language,
-    )
-    return converter.convert(html)
+
+def html_to_markdown(html: str) -> str:
+    """Markdown with fenced code blocks and backticked inline code; code text is kept exactly."""
+    return _CONVERTER.convert(html)
 
 
 def _parse(code: str) -> ast.Module:

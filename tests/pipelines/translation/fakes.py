@@ -19,6 +19,7 @@ class FakeBackend:
 
     cacheable = True
     max_chars = 1000
+    request_chars = 1000
 
     def __init__(
         self,

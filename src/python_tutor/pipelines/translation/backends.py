@@ -2,7 +2,8 @@
 
 A backend translates a batch of one-line segments and raises ``TranslationFailure`` with a
 ``kind`` the engine counts and may retry. Each has a ``cache_id`` (backend and language pair,
-the cache key prefix) and ``max_chars``, the longest text it accepts in one request.
+the cache key prefix), ``max_chars``, the longest segment it takes, and ``request_chars``, the
+most characters one request may carry (None: only ``translation.batching`` limits a batch).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ class Backend(Protocol):
 
     cache_id: str
     max_chars: int
+    request_chars: int | None
     cacheable: bool
 
     def translate_batch(self, segments: list[str]) -> list[str]:
@@ -66,6 +68,8 @@ class PassThroughBackend:
 
     cache_id = "none"
     cacheable = False
+
+    request_chars = None
 
     def __init__(self, max_chars: int = 100_000) -> None:
         self.max_chars = max_chars
@@ -109,6 +113,7 @@ class ApertiumBackend:
     """
 
     cacheable = True
+    request_chars = None  # one process per batch: no request limit
 
     def __init__(  # noqa: PLR0913 - every argument is a parameter of the apertium block
         self,
@@ -286,6 +291,7 @@ class DeepTranslatorBackend:
         self._kwargs = {"source": source, "target": target, **(options or {})}
         self._base_url = base_url
         self.max_chars = max_chars
+        self.request_chars = max_chars  # a batch travels as one request
         self.timeout_s = timeout_s
         self.cache_id = f"{name.lower()}:{source}-{target}"
         self._limiter = limiter or RateLimiter(requests_per_second)

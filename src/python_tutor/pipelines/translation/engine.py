@@ -128,7 +128,9 @@ def translate_segments(  # noqa: PLR0913 - the run's collaborators, all explicit
     stats.cache_hits = len(translations)
     todo = [s for s in unique if s not in translations]
     batches = make_batches(
-        todo, batching["batch_size"], min(batching["batch_max_chars"], backend.max_chars)
+        todo,
+        batching["batch_size"],
+        min(batching["batch_max_chars"], backend.request_chars or batching["batch_max_chars"]),
     )
     stats.batches = len(batches)
     failures: dict[str, TranslationFailure] = {}

@@ -321,7 +321,11 @@ def _unfenced_spans(lines: _Lines, taken: set[int]) -> list[Span]:
 
 
 def _inline_calls(text: str) -> list[Span]:
-    """``name(args)`` in running text, when the balanced call parses as a Python expression."""
+    """``name(args)`` in running text: a name glued to balanced brackets on one line.
+
+    Documentation signatures often do not parse (``range([start,] stop[, step])``), so the
+    shape decides, not the parser; English puts a space before its parentheses.
+    """
     spans = []
     for match in CALL_START.finditer(text):
         depth, position = 0, match.end() - 1
@@ -330,14 +334,7 @@ def _inline_calls(text: str) -> list[Span]:
             position += 1
             if depth == 0:
                 break
-        if depth:
-            continue
-        candidate = text[match.start() : position]
-        try:
-            node = ast.parse(candidate, mode="eval").body
-        except (SyntaxError, ValueError):
-            continue
-        if isinstance(node, ast.Call):
+        if not depth:
             spans.append((match.start(), position))
     return spans
 
@@ -353,6 +350,12 @@ def _merge(spans: list[Span]) -> list[Span]:
     return merged
 
 
+@lru_cache(maxsize=1)
+def _markdown() -> MarkdownIt:
+    """One CommonMark parser (building one costs more than parsing a docstring)."""
+    return MarkdownIt("commonmark")
+
+
 def find_code(text: str) -> list[Span]:
     """Every code span of ``text``: sorted, non-overlapping ``(start, end)`` offsets."""
     if not text.strip():
@@ -362,7 +365,7 @@ def find_code(text: str) -> list[Span]:
         start = text.index(stripped[0])
         return [(start, start + len(stripped))]
     lines = _Lines(text)
-    tokens = MarkdownIt("commonmark").parse(_markdown_view(lines))
+    tokens = _markdown().parse(_markdown_view(lines))
     blocks = _block_spans(lines, tokens) + _doctest_spans(lines)
     blocks += [m.span() for m in TRACEBACK.finditer(text)]
     taken = _covered(blocks, lines)

@@ -33,6 +33,8 @@ logger = logging.getLogger(__name__)
 PROSE_FIELDS = ("instruction", "response")
 SPACES = re.compile(r"(?<=\S) {2,}(?=\S)")
 FIELD_SIGNALS = ("unknown_words", "placeholders_altered", "back_translation_chrf")
+# The prose without code, English and Spanish, for the checks; not saved.
+PROSE_COLUMNS = tuple(f"{f}_prose_{lang}" for f in PROSE_FIELDS for lang in ("en", "es"))
 CANDIDATE_COLUMNS = [
     "example_id",
     "source",
@@ -45,6 +47,7 @@ CANDIDATE_COLUMNS = [
     "response_en",
     "response_es",
     *(f"{f}_{s}" for f in PROSE_FIELDS for s in FIELD_SIGNALS),
+    *PROSE_COLUMNS,
     "failure_kind",
     "failure_reason",
 ]
@@ -76,9 +79,7 @@ class _Field:
         return [p.text for p in self.pieces if p.translate]
 
 
-def _plan_field(
-    text: str, protector: Protector, reflow_paragraphs: bool, max_chars: int
-) -> _Field:
+def _plan_field(text: str, protector: Protector, reflow_paragraphs: bool, max_chars: int) -> _Field:
     """Protect the code, join wrapped paragraphs, then cut into sentence segments."""
     masked, spans = protector.protect(text)
     layout = None
@@ -144,9 +145,7 @@ def translate_examples(  # noqa: PLR0913, PLR0917 - one parameter block each
         translations, failures, stats = translate_segments(
             wanted, engine, translation_cache, batching, retry
         )
-        back = _back_translations(
-            engine, translations, translation_cache, batching, retry, segment
-        )
+        back = _back_translations(engine, translations, translation_cache, batching, retry, segment)
     finally:
         engine.close()
     rows = [
@@ -253,6 +252,8 @@ def _candidate(  # noqa: PLR0913, PLR0917
             out[f"{name}_es"] = protector.restore(masked, field.spans)
         except (IntegrityError, LayoutError) as err:
             return {**out, "failure_kind": "code_integrity", "failure_reason": f"{where}: {err}"}
+        out[f"{name}_prose_en"] = _prose("".join(p.text for p in field.pieces), protector)
+        out[f"{name}_prose_es"] = _prose(masked, protector)
         out[f"{name}_unknown_words"] = unknown
         out[f"{name}_placeholders_altered"] = protector.altered(masked)
         if back is not None:
@@ -263,6 +264,11 @@ def _candidate(  # noqa: PLR0913, PLR0917
     if code_plan is not None:
         out["code_es"] = code_plan.apply(translations)
     return out
+
+
+def _prose(masked: str, protector: Protector) -> str:
+    """Masked text without its placeholders: what language and length checks look at."""
+    return SPACES.sub(" ", protector.strip(masked)).strip()
 
 
 def check_translations(
@@ -313,9 +319,7 @@ def check_translations(
             )
     translated = pd.DataFrame(kept, columns=_kept_columns())
     rejected_frame = pd.DataFrame(rejected, columns=REJECTED_COLUMNS)
-    report = _report(
-        candidates, translated, rejected_frame, run_stats, quality["target_language"]
-    )
+    report = _report(candidates, translated, rejected_frame, run_stats, quality["target_language"])
     for line in rejected:
         logger.warning("Rejected translation %s", line["reason"])
     plot = plot_signals(
@@ -335,7 +339,7 @@ def _measure(rows: list[dict[str, Any]], protector: Protector, quality: dict[str
     identifier = LanguageIdentifier(quality["languages"])
     target = quality["target_language"]
     prose = {
-        (index, field): prose_only(row[f"{field}_es"], protector)
+        (index, field): _stored_prose(row, field, "es", protector)
         for index, row in enumerate(rows)
         for field in PROSE_FIELDS
         if row["language"] != target
@@ -348,7 +352,7 @@ def _measure(rows: list[dict[str, Any]], protector: Protector, quality: dict[str
             if (index, field) not in prose:
                 row[f"{field}_wrong_terms"] = []
                 continue
-            english = prose_only(row[f"{field}_en"], protector)
+            english = _stored_prose(row, field, "en", protector)
             signals = row_signals(
                 english,
                 prose[(index, field)],
@@ -370,12 +374,20 @@ def _measure(rows: list[dict[str, Any]], protector: Protector, quality: dict[str
         row["quality_flags"] = flags
 
 
+def _stored_prose(row: dict[str, Any], field: str, language: str, protector: Protector) -> str:
+    """The prose the translate node kept aside, or the text protected again when absent."""
+    stored = row.get(f"{field}_prose_{language}")
+    if isinstance(stored, str):
+        return stored
+    return prose_only(row[f"{field}_{language}"], protector)
+
+
 def _number(value: Any) -> float | None:
     return None if value is None or pd.isna(value) else float(value)
 
 
 def _kept_columns() -> list[str]:
-    kept = [c for c in CANDIDATE_COLUMNS if not c.startswith("failure")]
+    kept = [c for c in CANDIDATE_COLUMNS if not c.startswith("failure") and c not in PROSE_COLUMNS]
     measured = [f"{f}_{s}" for f in PROSE_FIELDS for s in ("es_language", *SIGNALS)]
     return [*kept, *(c for c in measured if c not in kept), "quality_flags"]
 

@@ -196,7 +196,9 @@ def report(rows: list[dict[str, str]], result: dict[str, dict], command: str, ex
 def main(argv: list[str] | None = None) -> None:
     """Run both modes on the reference set and write the Markdown and JSON results."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/translation_quality.md")
+    parser.add_argument(
+        "--out", type=Path, default=ROOT / "benchmarks/results/translation_quality.md"
+    )
     parser.add_argument("--examples", type=int, default=6, help="example rows in the report")
     args = parser.parse_args(argv)
     rows = load_reference()
@@ -205,8 +207,10 @@ def main(argv: list[str] | None = None) -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(report(rows, result, command.strip(), args.examples), encoding="utf-8")
     args.out.with_suffix(".json").write_text(
-        json.dumps({"command": command.strip(), "cpu": cpu_model(), **result}, indent=1,
-                   ensure_ascii=False) + "\n",
+        json.dumps(
+            {"command": command.strip(), "cpu": cpu_model(), **result}, indent=1, ensure_ascii=False
+        )
+        + "\n",
         encoding="utf-8",
     )
     for mode, scores in result.items():

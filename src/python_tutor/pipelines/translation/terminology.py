@@ -16,7 +16,8 @@ from pathlib import Path
 import yaml
 
 GLOSSARY = Path(__file__).with_name("terminology.yml")
-_CODE = re.compile(r"```.*?```|`[^`\n]*`", re.DOTALL)
+# Fenced blocks, then ``double`` and `single` backtick spans (docstrings use both).
+_CODE = re.compile(r"```[\s\S]*?```|``[^\n]+?``|`[^`\n]+`")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,68 @@
+"""The tutor mode through real Apertium: programming senses, chosen before generation.
+
+Each case is a sentence whose general-sense translation was wrong (the comment shows what the
+installed eng-spa mode says); the tutor mode must pick the programming sense AND let Apertium
+agree articles, adjectives and participles with it.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from python_tutor.pipelines.translation.backends import ApertiumBackend, build_backend
+
+
+@pytest.fixture
+def tutor(params, tutor_mode) -> ApertiumBackend:
+    return build_backend(params["backend"], 1, placeholder=params["protect"]["placeholder"])
+
+
+def translate(backend: ApertiumBackend, english: str) -> str:
+    """The Spanish, unmarked, spaces collapsed (Apertium leaves two where it drops "it")."""
+    text, _ = backend.strip_marks(backend.translate_batch([english])[0])
+    return " ".join(text.split())
+
+
+@pytest.mark.parametrize(
+    ("english", "spanish"),
+    [
+        # plain: "Regreso el nombre de lima."
+        ("Return the file name.", "Devuelve el nombre de archivo."),
+        # plain: "La lima está cerrada." (feminine article and participle follow the noun)
+        ("The file is closed.", "El archivo está cerrado."),
+        # plain: "Las riñas son opcionales."
+        ("The arguments are optional.", "Los argumentos son opcionales."),
+        # plain: "El tono es nuevo."
+        ("The key is new.", "La clave es nueva."),
+        # plain: "Cria un error."
+        ("It raises an error.", "Lanza un error."),
+        # plain: "La función se apellida sin riñas."
+        ("The function is called without arguments.", "La función se llama sin argumentos."),
+        # plain: "Huella vuestra serie."
+        ("Print your string.", "Imprime su cadena."),
+        # plain: "Regresos un *tuple de *n independientes *iterators."
+        (
+            "Returns a tuple of n independent iterators.",
+            "Devuelve una tupla de n iteradores independientes.",
+        ),
+        # plain: "Regresos el *default valor." (unknown word)
+        ("Returns the default value.", "Devuelve el valor predeterminado."),
+        # plain: "*Otherwise  Cria una excepción."
+        ("Otherwise it raises an exception.", "De lo contrario lanza una excepción."),
+    ],
+)
+def test_programming_senses_with_agreement(tutor, english, spanish):
+    assert translate(tutor, english) == spanish
+
+
+def test_the_plain_mode_still_picks_general_senses(params, apertium):
+    """The "before" of the benchmark: the installed mode, untouched."""
+    plain = ApertiumBackend(
+        **{**params["backend"]["apertium"], "mode": "eng-spa", "modes_dir": None}
+    )
+    assert translate(plain, "The file is closed.") == "La lima está cerrada."
+
+
+def test_a_noun_after_a_determiner_stays_a_noun(tutor):
+    """The CG stage turns docstring openings into verbs, not every "returns"."""
+    assert translate(tutor, "The returns are large.") == "Los retornos son grandes."

@@ -64,5 +64,12 @@ def test_a_malformed_glossary_row_is_named(tmp_path):
         load_glossary(bad)
 
 
+def test_an_unquoted_yaml_boolean_is_named(tmp_path):
+    bad = tmp_path / "terms.yml"
+    bad.write_text("- {en: true, es: verdadero, wrong: []}\n")
+    with pytest.raises(ValueError, match=r"row 1 \(True\): en and es must be text"):
+        load_glossary(bad)
+
+
 def test_the_default_glossary_is_the_package_file():
     assert GLOSSARY.name == "terminology.yml" and GLOSSARY.is_file()

@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from . import load_benchmark
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location(
-        "translation_quality", ROOT / "benchmarks" / "translation_quality.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["translation_quality"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("translation_quality")
 
 
 def test_the_reference_set_is_real_and_large_enough(bench):

@@ -47,6 +47,8 @@ def translate(backend: ApertiumBackend, english: str) -> str:
         ),
         # plain: "Regresos el *default valor." (unknown word)
         ("Returns the default value.", "Devuelve el valor predeterminado."),
+        # plain: "Obras como una lista." (works: artworks)
+        ("Works like a list.", "Funciona como una lista."),
         # plain: "*Otherwise  Cria una excepción."
         ("Otherwise it raises an exception.", "De lo contrario lanza una excepción."),
     ],

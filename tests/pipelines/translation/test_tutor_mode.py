@@ -7,6 +7,8 @@ agree articles, adjectives and participles with it.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from python_tutor.pipelines.translation.backends import ApertiumBackend, build_backend
@@ -68,3 +70,27 @@ def test_the_plain_mode_still_picks_general_senses(params, apertium):
 def test_a_noun_after_a_determiner_stays_a_noun(tutor):
     """The CG stage turns docstring openings into verbs, not every "returns"."""
     assert translate(tutor, "The returns are large.") == "Los retornos son grandes."
+
+
+def test_the_tutor_mode_is_the_installed_pipeline_plus_two_stages(params, tutor_mode):
+    """Derived from the installed mode: same programs in order, CG and lexical selection added."""
+    root = Path(__file__).resolve().parents[3]
+    tutor = root / params["backend"]["apertium"]["modes_dir"] / "modes/eng-spa-tutor.mode"
+    installed = Path("/usr/share/apertium/modes/eng-spa.mode")
+    if not installed.is_file():
+        pytest.skip(f"{installed} not found (apertium-eng-spa installs it there)")
+
+    def programs(mode: Path) -> list[str]:
+        """Each stage's program and its option ("lt-proc -b"), files left out."""
+        return [
+            " ".join(w for w in stage.split()[:2] if not w.startswith("'"))
+            for stage in mode.read_text().split("|")
+        ]
+
+    expected = programs(installed)
+    expected.insert(1, "cg-proc")
+    expected.insert(expected.index("lt-proc -b") + 1, "lrx-proc -m")
+    assert programs(tutor) == expected
+    compiled = str(tutor.parent.parent.resolve())
+    for name in ("automorf", "autobil", "autogen"):
+        assert f"'{compiled}/eng-spa.{name}.bin'" in tutor.read_text()

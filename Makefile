@@ -65,7 +65,10 @@ APERTIUM_SRC := src/python_tutor/pipelines/translation/apertium
 APERTIUM_OUT := .cache/apertium
 TUTOR_MODE := $(APERTIUM_OUT)/modes/eng-spa-tutor.mode
 
-apertium-tutor: system-deps $(TUTOR_MODE)
+# The mode names its files by absolute path: a checkout that moved rebuilds it.
+apertium-tutor: system-deps
+	@grep -qs "'$(abspath $(APERTIUM_OUT))/" $(TUTOR_MODE) || rm -f $(TUTOR_MODE)
+	@$(MAKE) --no-print-directory $(TUTOR_MODE)
 
 $(TUTOR_MODE): $(wildcard $(APERTIUM_SRC)/tutor.*) $(APERTIUM_MODE)
 	@mkdir -p $(APERTIUM_OUT)/modes

@@ -34,3 +34,13 @@ def apertium() -> None:
 
     if shutil.which("apertium") is None:
         pytest.skip("apertium is not installed (make system-deps)")
+
+
+@pytest.fixture
+def tutor_mode(apertium) -> None:
+    """Where apertium is installed, the tutor mode must be compiled (make apertium-tutor)."""
+    text = (ROOT / "conf/base/parameters_translation.yml").read_text(encoding="utf-8")
+    apertium_params = yaml.safe_load(text)["translation"]["backend"]["apertium"]
+    mode = ROOT / apertium_params["modes_dir"] / "modes" / f"{apertium_params['mode']}.mode"
+    if not mode.is_file():
+        pytest.fail(f"{mode} is missing: run `make apertium-tutor`")

@@ -126,12 +126,15 @@ class GoogleStub:
     def __init__(self) -> None:
         self.script: list[tuple[int, str | None, float]] = [(200, None, 0.0)]
         self.queries: list[str] = []
+        self.languages: list[tuple[str, str]] = []  # (sl, tl) of each request
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
-                query = parse_qs(urlparse(self.path).query)["q"][0]
+                params = parse_qs(urlparse(self.path).query)
+                query = params["q"][0]
                 stub.queries.append(query)
+                stub.languages.append((params["sl"][0], params["tl"][0]))
                 status, body, delay = stub.script.pop(0) if len(stub.script) > 1 else stub.script[0]
                 time.sleep(delay)
                 if body is None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 from python_tutor.pipelines.translation.backends import (
@@ -166,17 +164,43 @@ def fake_apertium(folder, params, shell: str) -> ApertiumBackend:
     script = folder / "apertium"
     script.write_text(f"#!/bin/sh\n{shell}\n")
     script.chmod(0o755)
-    return ApertiumBackend(**{**params["backend"]["apertium"], "executable": str(script)})
+    settings = {**params["backend"]["apertium"], "executable": str(script), "modes_dir": None}
+    return ApertiumBackend(**settings)
 
 
 class TestApertium:
-    def test_one_process_translates_a_batch_of_lines(self, params):
-        if shutil.which("apertium") is None:
-            pytest.skip("apertium is not installed (make system-deps)")
-        backend = build_backend(params["backend"], concurrency=1)
+    def test_one_process_translates_a_batch_of_lines(self, params, tutor_mode):
+        backend = build_backend(
+            params["backend"], concurrency=1, placeholder=params["protect"]["placeholder"]
+        )
         assert isinstance(backend, ApertiumBackend)
         out = backend.translate_batch(["The house is red.", "I have XQZ0X dogs."])
-        assert out == ["La casa es roja.", "Tengo XQZ0X perros."]
+        assert [backend.strip_marks(line) for line in out] == [
+            ("La casa es roja.", 0),
+            ("Tengo XQZ0X perros.", 0),
+        ]
+
+    def test_a_missing_tutor_mode_names_the_make_target(self, params, tmp_path, apertium):
+        settings = {**params["backend"]["apertium"], "modes_dir": str(tmp_path)}
+        with pytest.raises(ValueError, match=r"apertium.modes_dir .*`make apertium-tutor`"):
+            ApertiumBackend(**settings)
+
+    def test_a_stale_tutor_mode_names_the_make_target(self, params, tmp_path, apertium):
+        (tmp_path / "modes").mkdir()
+        (tmp_path / "modes/eng-spa-tutor.mode").write_text(
+            f"lt-proc '{tmp_path}/gone.automorf.bin'\n"
+        )
+        settings = {**params["backend"]["apertium"], "modes_dir": str(tmp_path)}
+        with pytest.raises(
+            ValueError, match=r"gone.automorf.bin, which is missing.*apertium-tutor"
+        ):
+            ApertiumBackend(**settings)
+
+    def test_the_plain_mode_stays_selectable(self, params, apertium):
+        plain = {**params["backend"]["apertium"], "mode": "eng-spa", "modes_dir": None}
+        backend = ApertiumBackend(**plain)
+        assert backend.cache_id == "apertium-marked:eng-spa"
+        assert backend.translate_batch(["Return the file name."]) == ["Regreso el nombre de lima."]
 
     def test_missing_executable_names_the_parameter(self, params):
         settings = {**params["backend"]["apertium"], "executable": "no-such-apertium"}
@@ -194,6 +218,19 @@ class TestApertium:
         with pytest.raises(TranslationFailure, match="1 lines for 2") as failure:
             backend.translate_batch(["One.", "Two."])
         assert failure.value.kind == "garbage_body"
+
+
+def test_none_and_web_have_no_marks_and_only_web_translates_back(google_stub):
+    assert PassThroughBackend().strip_marks("*texto* con @marcas#") == ("*texto* con @marcas#", 0)
+    assert PassThroughBackend().reverse() is None
+    backend = google(google_stub)
+    assert backend.strip_marks("*x* @y #z") == ("*x* @y #z", 0)
+    back = backend.reverse()
+    assert back.cache_id == "google:es-en"
+    assert back.translate_batch(["Hola."]) == ["es:Hola."]
+    assert google_stub.languages == [("es", "en")]
+    backend.close()
+    back.close()
 
 
 def test_none_passes_text_through_and_skips_the_cache():

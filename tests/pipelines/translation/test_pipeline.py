@@ -191,7 +191,7 @@ def test_pipeline_slice_runs_over_an_in_memory_catalog(cache, params):
     assert (translated["code"] == EXAMPLES["code"]).all()
     assert (translated["instruction_en"] == EXAMPLES["instruction"]).all()
     assert report["examples_in"] == 2 == report["kept"] + report["rejected"]
-    assert report["engine"]["backend"] == "apertium:eng-spa"
+    assert report["engine"]["backend"].startswith("apertium-marked:eng-spa-tutor:")
     assert len(cache) == report["engine"]["segments_translated"]
 
 

@@ -111,7 +111,7 @@ def translate_examples(  # noqa: PLR0913, PLR0917 - one parameter block each
         and the run's statistics for the report.
     """
     protector = Protector.from_params(protect)
-    engine = build_backend(backend, batching["concurrency"])
+    engine = build_backend(backend, batching["concurrency"], placeholder=protect["placeholder"])
     comments = CodeComments(protector) if translate_code_comments else None
     target = backend["target"]
     try:

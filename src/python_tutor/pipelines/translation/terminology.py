@@ -16,7 +16,8 @@ from pathlib import Path
 import yaml
 
 GLOSSARY = Path(__file__).with_name("terminology.yml")
-_CODE = re.compile(r"```.*?```|`[^`\n]*`", re.DOTALL)
+# Fenced blocks, then ``double`` and `single` backtick spans (docstrings use both).
+_CODE = re.compile(r"```[\s\S]*?```|``[^\n]+?``|`[^`\n]+`")
 
 
 @dataclass(frozen=True)
@@ -35,8 +36,13 @@ def load_glossary(path: Path = GLOSSARY) -> list[Term]:
     for number, row in enumerate(rows, start=1):
         if not isinstance(row, dict) or not {"en", "es", "wrong"} <= row.keys():
             raise ValueError(f"{path}: row {number} needs en, es and wrong; got {row!r}")
-        if not isinstance(row["wrong"], list):
-            raise ValueError(f"{path}: row {number} ({row['en']}): wrong must be a list")
+        if not all(isinstance(row[k], str) for k in ("en", "es")) or not isinstance(
+            row["wrong"], list
+        ):
+            raise ValueError(
+                f"{path}: row {number} ({row['en']!r}): en and es must be text (quote "
+                "yes/no/true words), wrong a list"
+            )
         terms.append(Term(row["en"], row["es"], tuple(row["wrong"])))
     return terms
 

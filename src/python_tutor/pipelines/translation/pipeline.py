@@ -19,6 +19,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "params:translation.retry",
                     "params:translation.protect",
                     "params:translation.translate_code_comments",
+                    "translation_credentials",
                 ],
                 outputs=["translation_candidates", "translation_run_stats"],
                 name="translate_examples_node",

@@ -177,6 +177,8 @@ class TestChatter:
             ),
             ("Sure! Here's the Spanish translation: Hola.", "Hello.", "Hola."),
             ("Spanish: El archivo existe.", "The file exists.", "El archivo existe."),
+            # SmolLM2-135M's own answer to "are not equal:" (before its second line).
+            ('En español: "No son iguales"', "are not equal:", "No son iguales"),
             ('"Devuelve la clave."', "Return the key.", "Devuelve la clave."),
             ("«Devuelve la clave.»", "Return the key.", "Devuelve la clave."),
             ("```\nDevuelve la clave.\n```", "Return the key.", "Devuelve la clave."),

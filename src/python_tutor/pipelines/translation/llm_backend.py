@@ -26,10 +26,11 @@ from .backends import RateLimiter, TranslationFailure
 _THINK = re.compile(r"\A\s*<think>.*?</think>", re.DOTALL)
 _FENCE = re.compile(r"\A\s*```[\w-]*\n(.*?)\n?```\s*\Z", re.DOTALL)
 _QUOTES = {'"': '"', "“": "”", "«": "»", "'": "'"}
-# A label before the translation: "Translation:", "Here is the translation:", "Spanish:".
+# A label before the translation: "Translation:", "Here is the translation:", "Spanish:",
+# "En español:" (SmolLM2's habit).
 _LABEL = (
     r"\A\s*(?:(?:sure[,!.]?\s*)?here(?:'s| is) (?:the |your |my )?)?"
-    r"(?:translation|traducci[oó]n|{language})\b[^:\n]{{0,40}}:[ \t]*\n*"
+    r"(?:translation|traducci[oó]n|(?:en )?espa[ñn]ol|{language})\b[^:\n]{{0,40}}:[ \t]*\n*"
 )
 
 

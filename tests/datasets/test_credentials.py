@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from kedro.config import OmegaConfigLoader
 from kedro.io import DataCatalog, DatasetError
@@ -48,6 +50,23 @@ class TestProjectConf:
         secrets, _ = translation_credentials(project)
         assert dict(secrets) == {"api_key": CANARY, "secret_key": "s3cr3t-value"}
         assert repr(secrets) == "Secrets(api_key=***, secret_key=***)"
+
+
+@pytest.mark.slow
+def test_a_kedro_run_with_a_key_writes_it_nowhere(project, run_project, monkeypatch, caplog):
+    """Parameters go to mlflow and _lineage.json; the key, through credentials, must not."""
+    monkeypatch.setenv("TRANSLATION_API_KEY", CANARY)
+    caplog.set_level(logging.DEBUG)
+    run_project(pipeline_names=["ingestion"])
+    run_project(
+        pipeline_names=["translation"],
+        runtime_params={"translation": {"backend": {"name": "none"}}},
+    )
+    written = [p for p in project.rglob("*") if p.is_file() and "conf" not in p.parts]
+    assert any(p.name == "_lineage.json" for p in written)
+    assert any(p.name == "mlflow.db" for p in written)
+    assert [p for p in written if CANARY.encode() in p.read_bytes()] == []
+    assert CANARY not in caplog.text
 
 
 class TestCredentialsDataset:

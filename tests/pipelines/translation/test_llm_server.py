@@ -25,9 +25,12 @@ import pytest
 from python_tutor.datasets.translation_cache import TranslationCache
 from python_tutor.pipelines.translation.backends import build_backend
 from python_tutor.pipelines.translation.engine import translate_segments
-from python_tutor.pipelines.translation.nodes import check_translations, translate_examples
+from python_tutor.pipelines.translation.nodes import (
+    _plan_field,
+    check_translations,
+    translate_examples,
+)
 from python_tutor.pipelines.translation.protect import Protector
-from python_tutor.pipelines.translation.segment import split_segments
 from tests.conftest import SMOLLM2_GGUF, smollm2_package_dir
 
 from .fakes import ChatStub
@@ -115,11 +118,9 @@ def smollm2(params, url: str) -> dict:
 
 
 def segments_of(text: str, params) -> list[str]:
-    """The masked sentences the node sends for ``text``."""
+    """The masked sentences the node sends for ``text`` (its own planner, whatever it does)."""
     protector = Protector.from_params(params["protect"])
-    masked, _ = protector.protect(text)
-    pieces = split_segments(masked, 1000, protector.placeholder_pattern)
-    return [p.text for p in pieces if p.translate]
+    return _plan_field(text, protector, None, params["backend"]["llm"]["max_chars"]).segments
 
 
 def docstring_segments(params) -> list[str]:

@@ -174,7 +174,9 @@ def main(argv: list[str] | None = None) -> None:
     shutil.rmtree(folder)
 
 
-def write(out: Path, host: str, rows: int, generated: float, ingestion: dict, runs: list) -> None:
+def write(  # noqa: PLR0917 - the parts of one result
+    out: Path, host: str, rows: int, generated: float, ingestion: dict, runs: list
+) -> None:
     """The Markdown result of record and its JSON twin."""
     lines = [
         "# Kaggle-scale run: ingestion + translation + formatting",

@@ -1,11 +1,14 @@
-"""Scripted translation backends and a local HTTP stub of Google's web translator."""
+"""Scripted translation backends and local HTTP stubs of Google's translator and a chat API."""
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 import time
+import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from python_tutor.pipelines.translation.backends import TranslationFailure
@@ -116,49 +119,146 @@ class KeywordBackend(FakeBackend):
         return [pattern.sub(lambda m: self.WORDS[m.group(1)], s) for s in segments]
 
 
-class GoogleStub:
-    """A local stand-in for translate.google.com/m: scripted status, body and delay.
+class ScriptedServer:
+    """A threaded HTTP server on 127.0.0.1 that answers every request from ``script``.
 
-    Each request pops the next script entry (the last one repeats); ``ok`` answers the
-    query's lines prefixed with ``es:`` inside the element deep-translator reads.
+    Each request pops the next ``(status, body, delay)`` entry (the last one repeats); a
+    ``None`` body is the subclass's ``default`` answer. ``record`` keeps what was asked.
     """
+
+    content_type = "text/plain"
+    path = "/"
 
     def __init__(self) -> None:
         self.script: list[tuple[int, str | None, float]] = [(200, None, 0.0)]
-        self.queries: list[str] = []
-        self.languages: list[tuple[str, str]] = []  # (sl, tl) of each request
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
-                params = parse_qs(urlparse(self.path).query)
-                query = params["q"][0]
-                stub.queries.append(query)
-                stub.languages.append((params["sl"][0], params["tl"][0]))
-                status, body, delay = stub.script.pop(0) if len(stub.script) > 1 else stub.script[0]
-                time.sleep(delay)
-                if body is None:
-                    lines = "\n".join(f"es:{line}" for line in query.split("\n"))
-                    body = f'<html><div class="result-container">{lines}</div></html>'
-                data = body.encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                try:
-                    self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
+                stub.reply(self)
+
+            do_POST = do_GET
 
             def log_message(self, *args) -> None:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_port}/m"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}{self.path}"
+        self._thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
+
+    def reply(self, handler: BaseHTTPRequestHandler) -> None:
+        """Record the request, wait the entry's delay, send its status and body."""
+        request = self.record(handler)
+        status, body, delay = self.script.pop(0) if len(self.script) > 1 else self.script[0]
+        time.sleep(delay)
+        if body is None:
+            status, body = self.default(handler.path, request)
+        data = body.encode()
+        handler.send_response(status)
+        handler.send_header("Content-Type", self.content_type)
+        handler.send_header("Content-Length", str(len(data)))
+        handler.end_headers()
+        try:
+            handler.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    def record(self, handler: BaseHTTPRequestHandler) -> Any:
+        """Keep what the request asked; its return value goes to ``default``."""
+        raise NotImplementedError
+
+    def default(self, path: str, request: Any) -> tuple[int, str]:
+        """The status and body of a successful answer."""
+        raise NotImplementedError
 
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class GoogleStub(ScriptedServer):
+    """A local stand-in for translate.google.com/m.
+
+    ``default`` answers the query's lines prefixed with ``es:`` inside the element
+    deep-translator reads. ``params`` keeps every request's query parameters (DeepL-style
+    services send ``text`` and a key).
+    """
+
+    content_type = "text/html; charset=utf-8"
+    path = "/m"
+
+    def __init__(self) -> None:
+        self.queries: list[str] = []
+        self.params: list[dict[str, list[str]]] = []
+        self.languages: list[tuple[str, str]] = []  # (sl, tl) of each request
+        super().__init__()
+
+    def record(self, handler: BaseHTTPRequestHandler) -> str:
+        params = parse_qs(urlparse(handler.path).query)
+        self.params.append(params)
+        if "sl" in params:
+            self.languages.append((params["sl"][0], params["tl"][0]))
+        query = (params.get("q") or params.get("text"))[0]
+        self.queries.append(query)
+        return query
+
+    def default(self, path: str, request: str) -> tuple[int, str]:
+        lines = "\n".join(f"es:{line}" for line in request.split("\n"))
+        return 200, f'<html><div class="result-container">{lines}</div></html>'
+
+
+class ChatStub(ScriptedServer):
+    """A local OpenAI-compatible chat-completions server.
+
+    ``default`` answers a real chat completion: ``es:`` + the user message, or, with
+    ``upstream`` set, whatever that server answers (a fault injector in front of a real model
+    server). ``requests`` keeps each request's JSON body and Authorization header.
+    """
+
+    content_type = "application/json"
+    path = "/v1"
+
+    def __init__(self, upstream: str | None = None) -> None:
+        self.requests: list[tuple[dict, str | None]] = []
+        self.upstream = upstream
+        super().__init__()
+
+    def record(self, handler: BaseHTTPRequestHandler) -> dict:
+        body = json.loads(handler.rfile.read(int(handler.headers["Content-Length"])))
+        self.requests.append((body, handler.headers.get("Authorization")))
+        return body
+
+    def default(self, path: str, request: dict) -> tuple[int, str]:
+        if self.upstream:
+            forward = urllib.request.Request(
+                self.upstream + path.removeprefix("/v1"),
+                data=json.dumps(request).encode(),
+                headers={"Content-Type": "application/json"},
+            )
+            with urllib.request.urlopen(forward, timeout=120) as response:
+                return response.status, response.read().decode()
+        return 200, chat_completion("es:" + request["messages"][-1]["content"])
+
+
+def chat_completion(content: str | None, finish_reason: str = "stop") -> str:
+    """A chat-completions answer as OpenAI-compatible servers send it."""
+    return json.dumps(
+        {
+            "id": "chatcmpl-1",
+            "object": "chat.completion",
+            "created": 1764633600,
+            "model": "stub",
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": content},
+                    "finish_reason": finish_reason,
+                }
+            ],
+            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+        }
+    )

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from python_tutor.datasets.credentials import Secrets
 from python_tutor.pipelines.translation.backends import (
     ApertiumBackend,
     DeepTranslatorBackend,
@@ -23,6 +26,7 @@ RETRY_FAST = {
     "retry_on": ["timeout", "rate_limited", "http_error", "connection"],
 }
 BATCHING = {"batch_size": 10, "batch_max_chars": 1000, "concurrency": 2}
+CANARY = "sk-canary-3b8e2a61f4d0"
 
 
 def google(stub, **overrides) -> DeepTranslatorBackend:
@@ -246,3 +250,42 @@ def test_none_passes_text_through_and_skips_the_cache():
 def kinds(failures: dict) -> dict[str, str]:
     """Each failed segment's failure kind."""
     return {segment: error.kind for segment, error in failures.items()}
+
+
+class TestWebKeys:
+    """Keys come from credentials (Secrets) into the translator's kwargs, never into failures."""
+
+    def test_a_credentials_key_reaches_the_service_and_stays_out_of_failures(self, google_stub):
+        deepl_answer = json.dumps(
+            {"translations": [{"detected_source_language": "EN", "text": "Hola."}]}
+        )
+        google_stub.script = [(200, deepl_answer, 0), (403, "Forbidden", 0)]
+        backend = google(
+            google_stub,
+            name="deepl",
+            base_url=google_stub.url.removesuffix("/m") + "/v2/",
+            secrets=Secrets({"api_key": CANARY}),
+        )
+        assert backend.translate_batch(["Hello."]) == ["Hola."]
+        assert google_stub.params[0]["auth_key"] == [CANARY]
+        with pytest.raises(TranslationFailure) as refused:
+            backend.translate_batch(["Hello."])
+        assert refused.value.kind == "http_error" and CANARY not in str(refused.value)
+        assert CANARY not in repr(backend)
+
+    def test_a_key_in_a_failed_request_url_is_redacted(self, google_stub):
+        url = google_stub.url.removesuffix("/m") + "/v2/"
+        google_stub.close()
+        backend = google(
+            google_stub, name="deepl", base_url=url, secrets=Secrets({"api_key": CANARY})
+        )
+        with pytest.raises(TranslationFailure) as failure:
+            backend.translate_batch(["Hello."])
+        assert failure.value.kind == "connection"
+        assert "auth_key=***" in str(failure.value) and CANARY not in str(failure.value)
+        assert failure.value.__context__ is None
+
+    def test_a_key_in_parameters_is_an_error(self, params):
+        web = {**params["backend"]["web"], "options": {"api_key": CANARY}}
+        with pytest.raises(ValueError, match=r"web.options has \['api_key'\]: secrets go in"):
+            build_backend({**params["backend"], "name": "deepl", "web": web}, concurrency=1)

@@ -42,7 +42,7 @@ EXAMPLES = pd.DataFrame(
 
 def run(params, monkeypatch, cache) -> tuple[pd.DataFrame, pd.DataFrame]:
     backend = KeywordBackend()
-    monkeypatch.setattr(nodes, "build_backend", lambda *_: backend)
+    monkeypatch.setattr(nodes, "build_backend", lambda *_, **__: backend)
     candidates, stats = translate_examples(
         EXAMPLES,
         cache,

@@ -9,6 +9,7 @@ import pytest
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 
+from python_tutor.datasets.credentials import Secrets
 from python_tutor.datasets.translation_cache import TranslationCache
 from python_tutor.pipelines.translation import create_pipeline
 from python_tutor.pipelines.translation.nodes import check_translations, translate_examples
@@ -181,6 +182,7 @@ def test_pipeline_slice_runs_over_an_in_memory_catalog(cache, params):
         {
             "examples": MemoryDataset(EXAMPLES),
             "translation_cache": MemoryDataset(cache, copy_mode="assign"),
+            "translation_credentials": MemoryDataset(Secrets()),
             **{f"params:translation.{k}": MemoryDataset(v) for k, v in params.items()},
         }
     )

@@ -1,4 +1,5 @@
-"""Translation backends: Apertium (offline), any deep-translator translator by name, none.
+"""Translation backends: Apertium (offline), any deep-translator translator by name, an LLM
+(llm_backend.py), none.
 
 A backend translates a batch of one-line segments and raises ``TranslationFailure`` with a
 ``kind`` the engine counts and may retry. Each has a ``cache_id`` (backend and language pair,
@@ -19,6 +20,8 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 from typing import Any, Protocol
+
+from python_tutor.datasets.credentials import Secrets
 
 FAILURE_KINDS = (
     "timeout",
@@ -257,7 +260,7 @@ def deep_translator_class(name: str) -> type:
     if name.lower() not in classes:
         raise ValueError(
             f"parameters_translation.yml: translation.backend.name '{name}' is not 'apertium', "
-            f"'none' or a deep-translator translator ({', '.join(sorted(classes))})"
+            f"'llm', 'none' or a deep-translator translator ({', '.join(sorted(classes))})"
         )
     return classes[name.lower()]
 
@@ -269,6 +272,8 @@ class DeepTranslatorBackend:
     number of lines, each segment is sent alone. deep-translator calls ``requests`` without a
     timeout, so each request runs on an I/O thread the backend stops waiting for after
     ``timeout_s``. Translator objects keep request state, so each request builds its own.
+    Keys come from ``secrets`` (credentials.yml) and are merged into the translator's keyword
+    arguments; failure details have them redacted.
     """
 
     cacheable = True
@@ -285,10 +290,13 @@ class DeepTranslatorBackend:
         timeout_s: float,
         requests_per_second: float | None,
         concurrency: int,
+        secrets: Secrets | None = None,
         limiter: RateLimiter | None = None,
     ) -> None:
         self._cls = deep_translator_class(name)
-        self._kwargs = {"source": source, "target": target, **(options or {})}
+        refuse_secrets(options, "translation.backend.web.options")
+        self._secrets = secrets or Secrets()
+        self._kwargs = {"source": source, "target": target, **(options or {}), **self._secrets}
         self._base_url = base_url
         self.max_chars = max_chars
         self.request_chars = max_chars  # a batch travels as one request
@@ -307,6 +315,9 @@ class DeepTranslatorBackend:
             "requests_per_second": requests_per_second,
             "concurrency": concurrency,
         }
+
+    def __repr__(self) -> str:
+        return f"DeepTranslatorBackend({self.cache_id!r})"
 
     def translate_batch(self, segments: list[str]) -> list[str]:
         """One request for the joined lines, or one per segment when the lines do not match."""
@@ -332,11 +343,13 @@ class DeepTranslatorBackend:
         import requests  # noqa: PLC0415
         from deep_translator import exceptions  # noqa: PLC0415
 
-        translator = self._cls(**self._kwargs)
-        if self._base_url:
-            translator._base_url = self._base_url  # noqa: SLF001 - self-hosted or stub endpoint
         try:
+            translator = self._cls(**self._kwargs)  # raises when a required key is missing
+            if self._base_url:
+                translator._base_url = self._base_url  # noqa: SLF001 - self-hosted or stub
             return translator.translate(text)
+        except exceptions.AuthorizationException:  # its message quotes the key
+            failure = TranslationFailure("http_error", "HTTP 403: the service refused the key")
         except exceptions.TooManyRequests as err:
             raise TranslationFailure("rate_limited", "HTTP 429") from err
         except (exceptions.RequestError, exceptions.ServerException) as err:
@@ -344,11 +357,13 @@ class DeepTranslatorBackend:
         except exceptions.TranslationNotFound as err:
             raise TranslationFailure("garbage_body", "no translation in the answer") from err
         except requests.Timeout as err:
-            raise TranslationFailure("timeout", str(err)) from err
+            failure = TranslationFailure("timeout", self._secrets.redact(str(err)))
         except requests.ConnectionError as err:
-            raise TranslationFailure("connection", str(err)) from err
+            failure = TranslationFailure("connection", self._secrets.redact(str(err)))
         except exceptions.BaseError as err:
-            raise TranslationFailure("backend_error", str(err)) from err
+            failure = TranslationFailure("backend_error", self._secrets.redact(str(err)))
+        # Raised outside the except blocks: a key in a request URL stays out of the context.
+        raise failure
 
     def strip_marks(self, text: str) -> tuple[str, int]:
         """Web translators do not mark unknown words."""
@@ -364,10 +379,28 @@ class DeepTranslatorBackend:
         self._io.shutdown(wait=False, cancel_futures=True)
 
 
+# Names of keyword arguments that hold secrets (api_key, secret_key, appkey, client_id, ...).
+_SECRET_NAME = re.compile(r"key|secret|token|password|client_id|appid", re.IGNORECASE)
+
+
+def refuse_secrets(options: dict[str, Any] | None, key: str) -> None:
+    """Parameters are logged (kedro-mlflow, lineage): a key there is an error naming it."""
+    found = sorted(name for name in options or {} if _SECRET_NAME.search(name))
+    if found:
+        raise ValueError(
+            f"parameters_translation.yml: {key} has {found}: secrets go in "
+            "conf/local/credentials.yml under `translation:` (or TRANSLATION_API_KEY), never "
+            "in parameters, which are logged"
+        )
+
+
 def build_backend(
-    params: dict[str, Any], concurrency: int, placeholder: str | None = None
+    params: dict[str, Any],
+    concurrency: int,
+    secrets: Secrets | None = None,
+    placeholder: str | None = None,
 ) -> Backend:
-    """The backend the ``translation.backend`` parameters name.
+    """The backend the ``translation.backend`` parameters name; ``secrets`` hold its keys.
 
     ``placeholder`` (``translation.protect.placeholder``) keeps Apertium from counting the
     placeholders it marks as unknown words.
@@ -377,6 +410,12 @@ def build_backend(
         return PassThroughBackend()
     if name == "apertium":
         return ApertiumBackend(**params["apertium"], placeholder=placeholder)
+    if name == "llm":
+        from .llm_backend import LLMBackend  # noqa: PLC0415 - imports openai; imports us
+
+        llm = params["llm"]
+        refuse_secrets(llm.get("extra_body"), "translation.backend.llm.extra_body")
+        return LLMBackend(source=params["source"], target=params["target"], secrets=secrets, **llm)
     web = params["web"]
     return DeepTranslatorBackend(
         name=name,
@@ -388,4 +427,5 @@ def build_backend(
         timeout_s=web["timeout_s"],
         requests_per_second=web.get("requests_per_second"),
         concurrency=concurrency,
+        secrets=secrets,
     )

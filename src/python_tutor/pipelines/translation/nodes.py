@@ -10,6 +10,8 @@ from typing import Any
 
 import pandas as pd
 
+from python_tutor.datasets.credentials import Secrets
+
 from .backends import TranslationFailure, build_backend
 from .comments import CodeComments
 from .engine import failure_reason, translate_segments
@@ -97,6 +99,7 @@ def translate_examples(  # noqa: PLR0913, PLR0917 - one parameter block each
     protect: dict[str, Any],
     segment: dict[str, Any],
     translate_code_comments: bool,
+    translation_credentials: Secrets | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Translate instruction and response of every example; code never reaches the backend.
 
@@ -105,13 +108,19 @@ def translate_examples(  # noqa: PLR0913, PLR0917 - one parameter block each
     translated back and scored with chrF against the English (a quality signal).
     ``translation_cache`` is written through batch by batch (see TranslationCacheDataset), so
     this node may be killed and re-run without paying for a segment twice.
+    ``translation_credentials`` holds the backend's keys (credentials.yml, never parameters).
 
     Returns:
         One candidate row per example (a failure kind and reason where translation failed)
         and the run's statistics for the report.
     """
     protector = Protector.from_params(protect)
-    engine = build_backend(backend, batching["concurrency"], placeholder=protect["placeholder"])
+    engine = build_backend(
+        backend,
+        batching["concurrency"],
+        translation_credentials,
+        placeholder=protect["placeholder"],
+    )
     comments = CodeComments(protector) if translate_code_comments else None
     target = backend["target"]
     try:

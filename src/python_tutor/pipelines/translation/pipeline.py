@@ -20,6 +20,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "params:translation.protect",
                     "params:translation.segment",
                     "params:translation.translate_code_comments",
+                    "translation_credentials",
                 ],
                 outputs=["translation_candidates", "translation_run_stats"],
                 name="translate_examples_node",

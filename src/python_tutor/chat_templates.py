@@ -207,5 +207,15 @@ def count_tokens(
 ) -> int:
     """Tokens of the rendered conversation, as the trainer will see it (no special tokens added
     twice: the template already writes BOS where the model wants one)."""
-    text = render(tokenizer, template, messages)
-    return len(tokenizer(text, add_special_tokens=False)["input_ids"])
+    return count_tokens_many(tokenizer, template, [messages])[0]
+
+
+def count_tokens_many(
+    tokenizer: Any, template: ChatTemplate, conversations: Sequence[Sequence[Mapping[str, str]]]
+) -> list[int]:
+    """``count_tokens`` of each conversation, tokenized in one batch (a fast tokenizer encodes
+    a batch on every core; one call per conversation cost 14 s for 19,000 of them)."""
+    texts = [render(tokenizer, template, messages) for messages in conversations]
+    if not texts:
+        return []
+    return [len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]]

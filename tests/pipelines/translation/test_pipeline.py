@@ -194,7 +194,11 @@ def test_pipeline_slice_runs_over_an_in_memory_catalog(cache, params):
     assert (translated["instruction_en"] == EXAMPLES["instruction"]).all()
     assert report["examples_in"] == 2 == report["kept"] + report["rejected"]
     assert report["engine"]["backend"].startswith("apertium-marked:eng-spa-tutor:")
-    assert len(cache) == report["engine"]["segments_translated"]
+    # Every sentence translated, and the language of every prose field, is kept.
+    prose_fields = 2 * len(EXAMPLES)
+    assert len(cache) == report["engine"]["segments_translated"] + prose_fields
+    SequentialRunner().run(create_pipeline(), catalog)
+    assert len(cache) == report["engine"]["segments_translated"] + prose_fields
 
 
 def test_a_web_backend_runs_through_the_node(cache, params, google_stub):

@@ -112,8 +112,6 @@ def test_each_shape_mostly_survives(translated, source):
 def test_code_was_really_there_to_protect(translated):
     """The oracle is not vacuous: most shapes have code in their prose."""
     examples, _, _, _ = translated
-    with_code = Counter(
-        row.source for row in examples.itertuples() if expected_code(row.response)
-    )
+    with_code = Counter(row.source for row in examples.itertuples() if expected_code(row.response))
     assert with_code["alpaca_18k"] and with_code["codesearchnet_python"]
     assert with_code["conala"] and with_code["stackoverflow_python"]

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from python_tutor.chat_templates import count_tokens, resolve_chat_template
+from python_tutor.chat_templates import count_tokens_many, resolve_chat_template
 from python_tutor.pipelines.ingestion.mapping import TASKS
 
 from .splitting import SPLITS, assign_splits, check_ratios, group_key
@@ -134,7 +134,7 @@ def filter_long_conversations(
         raise ValueError(f"`formatting.lengths.max_seq_length` must be positive, got {limit}")
     template = resolve_chat_template(lengths.get("chat_template"), base_tokenizer)
     measured = conversations.assign(
-        n_tokens=[count_tokens(base_tokenizer, template, m) for m in conversations["messages"]]
+        n_tokens=count_tokens_many(base_tokenizer, template, list(conversations["messages"]))
     )
     too_long = measured["n_tokens"] > limit
     over = measured.loc[too_long]

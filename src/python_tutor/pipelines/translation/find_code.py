@@ -32,10 +32,11 @@ TRACEBACK = re.compile(
 CALL_START = re.compile(r"(?<![\w.])[A-Za-z_][\w.]*\(")
 # Cheap pre-filter: a line without any of these cannot start code worth parsing.
 CODE_HINT = re.compile(
-    r"[()\[\]{}=]|^\s*(?:>>>|\.\.\.|@|#)|^\s*(?:def|class|import|from|return|for|while|if|"
+    r"[()\[\]{}=]|\w[.|]\w|^\s*(?:>>>|\.\.\.|@|#)|^\s*(?:def|class|import|from|return|for|while|if|"
     r"elif|else|try|except|finally|with|raise|assert|lambda|yield|async|await|del|global|"
     r"nonlocal|pass|break|continue|print)\b"
 )
+MARKUP = re.compile(r"`|~~~|<(?:pre|code)\b|^(?: {4}|\t)", re.M | re.I)
 HTML_CODE = re.compile(r"<pre\b.*?</pre>|<code\b.*?</code>", re.I | re.S)
 PROSE_BLOCK = re.compile(r"[A-Za-z][A-Za-z ,;'’\-]*[.!?:]?")
 COMPOUND = (
@@ -151,6 +152,8 @@ def is_code(source: str) -> bool:
             tree = ast.parse(candidate)
         except (SyntaxError, ValueError):
             continue
+        if len(tree.body) == 1 and text.startswith("(") and text.endswith(")"):
+            return True  # ``(lra, conflicts)``: a returned tuple of names in a docstring
         return bool(tree.body) and all(_is_code_statement(s) for s in tree.body)
     return False
 
@@ -321,10 +324,11 @@ def _unfenced_spans(lines: _Lines, taken: set[int]) -> list[Span]:
 
 
 def _inline_calls(text: str) -> list[Span]:
-    """``name(args)`` in running text: a name glued to balanced brackets on one line.
+    """``name(args)`` in running text: a name glued to brackets, to their close or line end.
 
     Documentation signatures often do not parse (``range([start,] stop[, step])``), so the
-    shape decides, not the parser; English puts a space before its parentheses.
+    shape decides, not the parser; English puts a space before its parentheses. A call whose
+    arguments go on past the line keeps the rest of its line.
     """
     spans = []
     for match in CALL_START.finditer(text):
@@ -334,8 +338,7 @@ def _inline_calls(text: str) -> list[Span]:
             position += 1
             if depth == 0:
                 break
-        if not depth:
-            spans.append((match.start(), position))
+        spans.append((match.start(), position))
     return spans
 
 
@@ -365,8 +368,11 @@ def find_code(text: str) -> list[Span]:
         start = text.index(stripped[0])
         return [(start, start + len(stripped))]
     lines = _Lines(text)
-    tokens = _markdown().parse(_markdown_view(lines))
-    blocks = _block_spans(lines, tokens) + _doctest_spans(lines)
+    # Only texts with Markdown or HTML code syntax pay for the parser (most prose has none).
+    tokens = _markdown().parse(_markdown_view(lines)) if MARKUP.search(text) else []
+    blocks = _block_spans(lines, tokens)
+    if ">>>" in text:
+        blocks += _doctest_spans(lines)
     blocks += [m.span() for m in TRACEBACK.finditer(text)]
     taken = _covered(blocks, lines)
     blocks += _unfenced_spans(lines, taken)

@@ -22,11 +22,15 @@ import keyword
 import re
 import tokenize
 from collections import Counter
+from functools import lru_cache
 
 STRONG_OPERATORS = frozenset("( [ { = . -> += -= *= /= == != <= >= < > + - * / % ** // @".split())
 PROMPT = re.compile(r"^(>>>|\.\.\.)( |$)")
+BULLET = re.compile(r"^[-*+] (?=\S)")  # a Markdown list bullet is not a unary minus
+# Cheap pre-filter: a line with none of these has no sign of code to find.
+LINE_HINT = re.compile(r"[(\[{=<>+*/%@]|\w\.\w|\w-\w| - |^(?:" + "|".join(keyword.kwlist) + r")\b")
 CODE_WORD = re.compile(
-    r"(`+)(?!`)[^\n]+?(?<!`)\1(?!`)"  # backquoted, ``double`` too
+    r"(`+)(?![`\s])[^\n]+?(?<![`\s])\1(?!`)"  # backquoted, ``double`` too (no edge spaces)
     r"|[A-Za-z_]\w*(?=\()"  # called names
     r"|[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+"  # dotted names
     r"|\w*_\w*[A-Za-z0-9]\w*"  # names with an underscore
@@ -40,10 +44,25 @@ def _tokens(source: str) -> list[tokenize.TokenInfo] | None:
         return None
 
 
+def _is_sign(token: tokenize.TokenInfo, before: tokenize.TokenInfo | None, after) -> bool:
+    """An operator that shows code: not a sentence's full stop (``expires. See``) nor the
+    hyphen of a compound word (``x-coordinates``)."""
+    if token.type != tokenize.OP or token.string not in STRONG_OPERATORS:
+        return False
+    glued = before is not None and after is not None
+    glued = glued and before.end == token.start and token.end == after.start
+    if token.string == ".":
+        return glued
+    if token.string == "-" and glued:
+        return not (before.type == after.type == tokenize.NAME)
+    return True
+
+
+@lru_cache(maxsize=65536)
 def is_code_line(line: str) -> bool:
     """True when one line, on its own, is Python with an unmistakable sign of code."""
-    source = PROMPT.sub("", line.strip())
-    if not source or source.startswith("#"):
+    source = BULLET.sub("", PROMPT.sub("", line.strip()))
+    if not source or source.startswith("#") or not LINE_HINT.search(source):
         return False
     tokens = _tokens(source)
     if tokens is None:
@@ -52,7 +71,8 @@ def is_code_line(line: str) -> bool:
     if not meaningful:
         return False
     opens_with_keyword = meaningful[0].string in keyword.kwlist and len(meaningful) > 1
-    has_operator = any(t.type == tokenize.OP and t.string in STRONG_OPERATORS for t in meaningful)
+    neighbours = zip([None, *meaningful[:-1]], meaningful, [*meaningful[1:], None], strict=True)
+    has_operator = any(_is_sign(token, before, after) for before, token, after in neighbours)
     if not (opens_with_keyword or has_operator):
         return False
     for candidate in (source, source + " pass" if source.endswith(":") else None):

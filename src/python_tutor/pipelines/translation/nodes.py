@@ -285,6 +285,7 @@ def check_translations(
     run_stats: dict[str, Any],
     protect: dict[str, Any],
     quality: dict[str, Any],
+    translation_cache: Any = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any], Any]:
     """Check code integrity, measure every row's quality signals and apply the gate.
 
@@ -294,7 +295,8 @@ def check_translations(
 
     Returns:
         ``translated_examples``, ``rejected_translations``, ``translation_report`` and
-        ``translation_quality_plot``.
+        ``translation_quality_plot``. Languages identified are kept in ``translation_cache``
+        (when given), like translations.
     """
     policy = quality["on_bad_translation"]
     if policy not in ON_BAD_TRANSLATION:
@@ -308,7 +310,7 @@ def check_translations(
         if pd.isna(row["failure_kind"]):
             row["failure_kind"], row["failure_reason"] = _integrity_problem(row)
     good = [row for row in rows if row["failure_kind"] is None]
-    _measure(good, protector, quality)
+    _measure(good, protector, quality, translation_cache)
     kept, rejected = [], []
     for row in rows:
         reason_kind, reason = row.pop("failure_kind"), row.pop("failure_reason")
@@ -343,7 +345,9 @@ def check_translations(
     return translated, rejected_frame, report, plot
 
 
-def _measure(rows: list[dict[str, Any]], protector: Protector, quality: dict[str, Any]) -> None:
+def _measure(
+    rows: list[dict[str, Any]], protector: Protector, quality: dict[str, Any], cache: Any
+) -> None:
     """Add each field's signals and the row's ``quality_flags`` (languages found in one batch)."""
     identifier = LanguageIdentifier(quality["languages"])
     target = quality["target_language"]
@@ -354,7 +358,9 @@ def _measure(rows: list[dict[str, Any]], protector: Protector, quality: dict[str
         if row["language"] != target
     }
     checked = {key: text for key, text in prose.items() if len(text) >= quality["min_chars"]}
-    identified = dict(zip(checked, identifier.identify_many(list(checked.values())), strict=True))
+    identified = dict(
+        zip(checked, identifier.identify_many(list(checked.values()), cache), strict=True)
+    )
     for index, row in enumerate(rows):
         flags: list[str] = []
         for field in PROSE_FIELDS:

@@ -32,6 +32,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "translation_run_stats",
                     "params:translation.protect",
                     "params:translation.quality",
+                    "translation_cache",
                 ],
                 outputs=[
                     "translated_examples",

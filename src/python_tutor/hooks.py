@@ -16,6 +16,7 @@ from typing import Any
 from kedro.config import MissingConfigException
 from kedro.framework.hooks import hook_impl
 
+from python_tutor.datasets.atomic import write_text
 from python_tutor.versions import (
     LINEAGE_FILE,
     load_version,
@@ -74,9 +75,8 @@ class LineageHooks:
             "saved_at": datetime.now(UTC).isoformat(timespec="seconds"),
             **self._inputs.get(node.name, {"inputs": {}, "parameters": {}}),
         }
-        path.write_text(
-            json.dumps(record, indent=2, ensure_ascii=False, default=str), encoding="utf-8"
-        )
+        # atomic: a run killed mid-write leaves the previous record, never half a JSON file
+        write_text(path, json.dumps(record, indent=2, ensure_ascii=False, default=str))
 
 
 class PinnedVersionsHooks:

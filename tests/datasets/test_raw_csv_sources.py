@@ -67,6 +67,14 @@ class TestRawCSVSourcesDataset:
         assert "good" not in str(RawCSVSourcesDataset(path=str(raw_dir)))
 
 
+@pytest.fixture
+def kaggle_env(tmp_path, monkeypatch):
+    """No Kaggle credentials from this machine: no variables, no ~/.kaggle/kaggle.json."""
+    for name in ("KAGGLE_USERNAME", "KAGGLE_KEY", "KAGGLE_API_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(tmp_path / "no_kaggle_config"))
+
+
 class TestKaggleDownload:
     def test_without_credentials_uses_local_file(self, raw_dir, monkeypatch, caplog):
         import kagglehub
@@ -82,26 +90,69 @@ class TestKaggleDownload:
         assert table.origin.endswith("good.csv") and str(raw_dir) in table.origin
         assert "No Kaggle credentials" in caplog.text
 
-    def test_with_credentials_downloads_through_kagglehub(self, raw_dir, tmp_path, monkeypatch):
+    def test_catalog_credentials_are_lent_to_kagglehub_for_the_download_only(
+        self, raw_dir, tmp_path, kaggle_env, monkeypatch
+    ):
         import kagglehub
+        from kagglehub.config import get_kaggle_credentials
 
         downloaded = tmp_path / "kaggle_cache"
         downloaded.mkdir()
         (downloaded / "good.csv").write_text("q,a\nfrom,kaggle\n", encoding="utf-8")
-        calls = []
+        seen = []
+
+        def download(handle, **kw):
+            credentials = get_kaggle_credentials()
+            seen.append((handle, credentials.username, credentials.key))
+            return str(downloaded)
+
+        monkeypatch.setattr(kagglehub, "dataset_download", download)
+        dataset = RawCSVSourcesDataset(
+            path=str(raw_dir), credentials={"username": "u", "key": "kaggle-key-7e1"}
+        )
+        table = dataset.load().read("good.csv", kaggle="owner/data")
+        assert seen == [("owner/data", "u", "kaggle-key-7e1")]
+        assert table.origin == str(downloaded / "good.csv")
+        assert table.frame.to_dict(orient="records") == [{"q": "from", "a": "kaggle"}]
+        assert get_kaggle_credentials() is None  # not left behind in the process
+        assert "kaggle-key-7e1" not in str(dataset)  # what Kedro logs on every load
+
+    def test_environment_variables_work_without_a_credentials_file(
+        self, raw_dir, tmp_path, kaggle_env, monkeypatch
+    ):
+        import kagglehub
+        from kagglehub.config import get_kaggle_credentials
+
+        monkeypatch.setenv("KAGGLE_USERNAME", "env-user")
+        monkeypatch.setenv("KAGGLE_KEY", "env-key")
+        seen = []
         monkeypatch.setattr(
             kagglehub,
             "dataset_download",
-            lambda handle, **kw: calls.append(handle) or str(downloaded),
+            lambda handle, **kw: seen.append(get_kaggle_credentials().username) or str(raw_dir),
         )
-        dataset = RawCSVSourcesDataset(path=str(raw_dir), credentials={"username": "u", "key": "k"})
-        table = dataset.load().read("good.csv", kaggle="owner/data")
-        assert calls == ["owner/data"]
-        assert table.origin == str(downloaded / "good.csv")
-        assert table.frame.to_dict(orient="records") == [{"q": "from", "a": "kaggle"}]
-        from kagglehub.config import clear_kaggle_credentials
+        # {} is what the catalog passes when only conf/base/credentials.yml exists
+        RawCSVSourcesDataset(path=str(raw_dir), credentials={}).load().read("good.csv", "o/d")
+        assert seen == ["env-user"]
 
-        clear_kaggle_credentials()
+    def test_incomplete_credentials_name_what_is_missing(self, raw_dir, kaggle_env):
+        dataset = RawCSVSourcesDataset(path=str(raw_dir), credentials={"username": "u"})
+        with pytest.raises(DatasetError, match=r"credentials.yml lack key: the `kaggle` entry"):
+            dataset.load().read("good.csv", kaggle="owner/data")
+
+    def test_a_failed_download_never_logs_the_key(self, raw_dir, kaggle_env, monkeypatch, caplog):
+        import kagglehub
+
+        def unauthorized(handle, **kw):
+            raise PermissionError("401 for user u with key s3cr3t-kaggle-key")
+
+        monkeypatch.setattr(kagglehub, "dataset_download", unauthorized)
+        dataset = RawCSVSourcesDataset(
+            path=str(raw_dir), credentials={"username": "u", "key": "s3cr3t-kaggle-key"}
+        )
+        dataset.load().read("good.csv", kaggle="o/d")
+        assert "Kaggle download of o/d failed" in caplog.text
+        assert "s3cr3t-kaggle-key" not in caplog.text and "key ***" in caplog.text
 
     def test_failed_download_falls_back_with_a_warning(self, raw_dir, monkeypatch, caplog):
         import kagglehub

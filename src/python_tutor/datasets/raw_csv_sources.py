@@ -102,33 +102,41 @@ class RawCSVReader:
         return replace(_parse_csv(text, path), encoding=used)
 
     def _kaggle_path(self, handle: str, file: str) -> str | None:
-        """Download ``handle`` with kagglehub when credentials exist; None: use the local file."""
+        """Download ``handle`` with kagglehub when credentials exist; None: use the local file.
+
+        The catalog's credentials (``conf/local/credentials.yml``) are lent to kagglehub for
+        this download only; without them kagglehub reads ``KAGGLE_USERNAME``/``KAGGLE_KEY``.
+        """
         import kagglehub  # noqa: PLC0415 - only sources that name Kaggle need it
         from kagglehub.config import (  # noqa: PLC0415
+            clear_kaggle_credentials,
             get_kaggle_credentials,
             set_kaggle_credentials,
         )
 
         if self._credentials:
-            set_kaggle_credentials(self._credentials["username"], self._credentials["key"])
-        if get_kaggle_credentials() is None:
-            logger.info(
-                "No Kaggle credentials (conf/local/credentials.yml or KAGGLE_USERNAME/KAGGLE_KEY):"
-                " using the local copy of '%s' for %s.",
-                file,
-                handle,
-            )
-            return None
+            set_kaggle_credentials(*_kaggle_token(self._credentials))
         try:
+            if get_kaggle_credentials() is None:
+                logger.info(
+                    "No Kaggle credentials (conf/local/credentials.yml or KAGGLE_USERNAME/"
+                    "KAGGLE_KEY): using the local copy of '%s' for %s.",
+                    file,
+                    handle,
+                )
+                return None
             folder = kagglehub.dataset_download(handle)
         except Exception as err:  # kagglehub raises many kinds; all mean "not downloaded"
             logger.warning(
                 "Kaggle download of %s failed (%s): using the local copy of '%s'.",
                 handle,
-                err,
+                _redacted(str(err), self._credentials),
                 file,
             )
             return None
+        finally:
+            if self._credentials:  # kagglehub keeps them process-wide; the loan ends here
+                clear_kaggle_credentials()
         candidate = Path(folder) / PurePosixPath(file).name
         if not candidate.exists():
             raise DatasetError(
@@ -138,6 +146,26 @@ class RawCSVReader:
             )
         logger.info("Downloaded %s from Kaggle to %s.", handle, candidate)
         return str(candidate)
+
+
+def _kaggle_token(credentials: dict[str, Any]) -> tuple[str, str]:
+    """``(username, key)`` of the ``kaggle`` credentials, or an error naming what is missing."""
+    missing = [name for name in ("username", "key") if not credentials.get(name)]
+    if missing:
+        raise DatasetError(
+            f"Kaggle credentials in conf/local/credentials.yml lack {' and '.join(missing)}: "
+            "the `kaggle` entry needs `username` and `key` (your Kaggle API token); see "
+            "conf/local/credentials.yml.template."
+        )
+    return str(credentials["username"]), str(credentials["key"])
+
+
+def _redacted(message: str, credentials: dict[str, Any] | None) -> str:
+    """``message`` with every credential value masked, so an error text cannot log a key."""
+    for value in (credentials or {}).values():
+        if value:
+            message = message.replace(str(value), "***")
+    return message
 
 
 def decode_text(

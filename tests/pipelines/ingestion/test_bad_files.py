@@ -37,9 +37,7 @@ def ingest(folder: Path, sources: list[dict], limits: dict):
 @pytest.mark.parametrize(
     ("extra", "how"), [({"encoding": "cp1252"}, "configured"), ({}, "detected")]
 )
-def test_a_windows_1252_export_is_ingested_and_its_encoding_reported(
-    tmp_path, shipped, extra, how
-):
+def test_a_windows_1252_export_is_ingested_and_its_encoding_reported(tmp_path, shipped, extra, how):
     data, rows = excel_cp1252_export()
     (tmp_path / SAMPLE_QA.name).write_bytes(data)
     source = qa_source(shipped, **extra)

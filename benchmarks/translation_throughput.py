@@ -56,6 +56,7 @@ def cache_runs(examples, params) -> list[tuple[str, int, int, float]]:
                 params["batching"],
                 params["retry"],
                 params["protect"],
+                params["segment"],
                 params["translate_code_comments"],
             )
             seconds = time.perf_counter() - started

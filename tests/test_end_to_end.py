@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import csv
 import json
+import uuid
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from kedro.framework.session import KedroSession
+
+from tests.test_credentials import CANARY_KEY, CANARY_USER, hits
+
+TRANSLATOR_KEY = f"canary-translator-{uuid.uuid4().hex}"
 
 pytestmark = pytest.mark.slow
 
@@ -45,6 +50,12 @@ def finished_run(tmp_path_factory, project_root):
     root = tmp_path_factory.mktemp("e2e")
     shutil.copytree(project_root / "conf", root / "conf", ignore=shutil.ignore_patterns("local"))
     (root / "conf" / "local").mkdir()
+    # a canary secret where users keep theirs: test_no_secret_reaches_anything_the_run_wrote
+    (root / "conf" / "local" / "credentials.yml").write_text(
+        f"kaggle:\n  username: {CANARY_USER}\n  key: {CANARY_KEY}\n"
+        f"translation:\n  api_key: {TRANSLATOR_KEY}\n",
+        encoding="utf-8",
+    )
     raw = root / "data" / "01_raw"
     raw.mkdir(parents=True)
     for source in (project_root / "data" / "01_raw").iterdir():
@@ -173,3 +184,12 @@ def test_the_notebook_runs_top_to_bottom_on_the_run(finished_run, project_root):
         for output in cell.get("outputs", [])
     )
     assert "->" in printed and "MiB" in printed  # translation pairs and the GGUF were shown
+
+
+def test_no_secret_reaches_anything_the_run_wrote(finished_run):
+    """The mlflow store, lineage, provenance, reports, the translation cache: no canary."""
+    root = finished_run.parent
+    credentials = root / "conf/local/credentials.yml"
+    assert (root / "mlruns/mlflow.db").is_file() and any(root.rglob("provenance.json"))
+    assert any((finished_run / "02_intermediate/translation_cache").iterdir())
+    assert hits(root, (CANARY_USER, CANARY_KEY, TRANSLATOR_KEY), skip=credentials) == []

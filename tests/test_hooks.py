@@ -1,4 +1,4 @@
-"""LineageHooks: one record per version folder, shared folders list every dataset saved there."""
+"""Run hooks: lineage records, a run reading back its own versions, per-run scratch clean-up."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from types import SimpleNamespace
 from kedro.io import DataCatalog
 from kedro.io.core import AbstractVersionedDataset, Version
 
-from python_tutor.hooks import LineageHooks
+from python_tutor.datasets.run_scratch import RunScratchDataset
+from python_tutor.hooks import LineageHooks, OwnVersionsHooks, ScratchHooks
 from python_tutor.versions import read_lineage
 
 
@@ -61,3 +62,37 @@ def test_datasets_sharing_a_version_folder_share_one_record(tmp_path):
     assert json.loads(
         (tmp_path / "tutor" / "2026-01-01T00.00.00.000Z" / "_lineage.json").read_text()
     )
+
+
+def test_a_run_reads_back_its_own_version_not_a_concurrent_newer_one(tmp_path):
+    def run_catalog(save_version: str) -> DataCatalog:
+        dataset = SharedFolderDataset(tmp_path, "adapter", Version(None, save_version))
+        return DataCatalog({"adapter": dataset})
+
+    first, second = run_catalog("2026-01-01T00.00.00.000Z"), run_catalog("2026-01-01T00.00.01.000Z")
+    hooks = OwnVersionsHooks()
+    hooks.after_catalog_created(first)
+    first.get("adapter").save("trained by the first run")
+    hooks.after_dataset_saved("adapter")
+    second.get("adapter").save("trained by the second run")  # a moment later, another process
+
+    assert first.load("adapter") == "trained by the first run"
+    assert second.load("adapter") == "trained by the second run"  # "latest" for everyone else
+
+
+def test_a_successful_run_removes_its_scratch_and_a_failed_one_keeps_it(tmp_path):
+    def run_scratch() -> tuple[DataCatalog, Path]:
+        catalog = DataCatalog({"export_scratch": RunScratchDataset(path=str(tmp_path))})
+        folder = catalog.load("export_scratch")
+        (folder / "merged").mkdir()
+        return catalog, folder
+
+    succeeded, spent = run_scratch()
+    failed, kept = run_scratch()
+    assert spent != kept and spent.parent == kept.parent == tmp_path
+
+    ScratchHooks().after_pipeline_run(succeeded)
+    ScratchHooks().on_pipeline_error(failed)
+
+    assert not spent.exists()
+    assert (kept / "merged").is_dir()

@@ -1,4 +1,6 @@
-"""Lineage: every versioned artifact records the versions of what it was made from.
+"""Lineage, rollback pins and per-run scratch folders: hooks that watch runs.
+
+Lineage: every versioned artifact records the versions of what it was made from.
 
 Kedro versions each dataset on its own; this hook ties them together. Beside each versioned save
 (``filepath/<version>/``) it writes ``_lineage.json``: the node that produced it, the load
@@ -16,6 +18,8 @@ from typing import Any
 from kedro.config import MissingConfigException
 from kedro.framework.hooks import hook_impl
 
+from python_tutor.datasets.atomic import write_text
+from python_tutor.datasets.run_scratch import RunScratchDataset
 from python_tutor.versions import (
     LINEAGE_FILE,
     load_version,
@@ -74,9 +78,32 @@ class LineageHooks:
             "saved_at": datetime.now(UTC).isoformat(timespec="seconds"),
             **self._inputs.get(node.name, {"inputs": {}, "parameters": {}}),
         }
-        path.write_text(
-            json.dumps(record, indent=2, ensure_ascii=False, default=str), encoding="utf-8"
-        )
+        # atomic: a run killed mid-write leaves the previous record, never half a JSON file
+        write_text(path, json.dumps(record, indent=2, ensure_ascii=False, default=str))
+
+
+class OwnVersionsHooks:
+    """A run reads back the versions it saved itself, never a concurrent run's newer one.
+
+    "Latest" is the newest folder on disk: with two runs in one project, the export of the
+    first could load the adapter the second saved a moment later. Pinning each saved dataset's
+    load version to this run's save version keeps every run consistent on its own.
+    """
+
+    def __init__(self) -> None:
+        self._catalog: Any = None
+
+    @hook_impl
+    def after_catalog_created(self, catalog: Any) -> None:
+        """Keep the catalog: saved datasets are looked up in it."""
+        self._catalog = catalog
+
+    @hook_impl
+    def after_dataset_saved(self, dataset_name: str) -> None:
+        """Later loads of ``dataset_name`` in this run read the version just saved."""
+        dataset = versioned_dataset(self._catalog, dataset_name)
+        if dataset is not None:
+            load_version_of(dataset, dataset.resolve_save_version())
 
 
 class PinnedVersionsHooks:
@@ -109,3 +136,31 @@ class PinnedVersionsHooks:
                 continue
             load_version_of(dataset, version)
             logger.info("Loading %s version %s (pinned by `kedro tutor rollback`).", name, version)
+
+
+class ScratchHooks:
+    """Removes the run's scratch folders (``RunScratchDataset``) when the run succeeds.
+
+    Everything in them was copied into versioned datasets by then. A failed run keeps them and
+    says where, for a look; they are never read again.
+    """
+
+    @hook_impl
+    def after_pipeline_run(self, catalog: Any) -> None:
+        """The run succeeded: its scratch folders are spent."""
+        for dataset in _scratch_datasets(catalog):
+            dataset.remove()
+
+    @hook_impl
+    def on_pipeline_error(self, catalog: Any) -> None:
+        """The run failed: keep its scratch folders, and say which."""
+        for dataset in _scratch_datasets(catalog):
+            if dataset.folder.is_dir():
+                logger.info(
+                    "Kept the failed run's scratch folder %s (delete it when done)", dataset.folder
+                )
+
+
+def _scratch_datasets(catalog: Any) -> list[RunScratchDataset]:
+    found = (catalog.get(name) for name in catalog.keys())  # noqa: SIM118 - a catalog, not a dict
+    return [dataset for dataset in found if isinstance(dataset, RunScratchDataset)]

@@ -8,10 +8,18 @@ from pathlib import Path
 
 from kedro.config import OmegaConfigLoader
 
-from python_tutor.hooks import LineageHooks, PinnedVersionsHooks
+from python_tutor.hooks import LineageHooks, OwnVersionsHooks, PinnedVersionsHooks, ScratchHooks
+from python_tutor.secret_parameters import SecretParametersHooks
 from python_tutor.tracking import TrackingHooks
 
-HOOKS = (LineageHooks(), PinnedVersionsHooks(), TrackingHooks())
+HOOKS = (
+    SecretParametersHooks(),
+    LineageHooks(),
+    OwnVersionsHooks(),
+    PinnedVersionsHooks(),
+    TrackingHooks(),
+    ScratchHooks(),
+)
 
 # kedro-mlflow's hook runs inside TrackingHooks, which can turn it off (tracking.enabled). Kedro
 # matches the distribution's metadata name: "kedro_mlflow" in 2.0.3, "kedro-mlflow" before.

@@ -21,6 +21,7 @@ import os
 import re
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 # mlflow sends usage telemetry unless told not to (it reads DO_NOT_TRACK only as "true"), and it
@@ -55,10 +56,16 @@ class TrackingHooks:
         self._settings = dict(context.params.get("tracking") or {})
         self._plugin = None
         if self._settings.get("enabled", True):
+            from filelock import FileLock  # noqa: PLC0415
             from kedro_mlflow.framework.hooks.mlflow_hook import MlflowHook  # noqa: PLC0415
 
             self._plugin = MlflowHook()
-            self._plugin.after_context_created(context)
+            # The first run creates the local store (sqlite tables, migrations): two runs
+            # starting together must take turns, or both migrate and one fails.
+            store = Path(context.project_path) / "mlruns"
+            store.mkdir(exist_ok=True)
+            with FileLock(store / ".setup.lock"):
+                self._plugin.after_context_created(context)
 
     @hook_impl
     def after_catalog_created(  # noqa: PLR0917 - Kedro's hook signature

@@ -38,7 +38,7 @@ class TestModelDirectoryDataset:
 
     def test_load_missing_directory(self, tmp_path):
         dataset = ModelDirectoryDataset(filepath=str(tmp_path / "none"))
-        with pytest.raises(DatasetError, match=r"none. is not a complete .config.json. directory"):
+        with pytest.raises(DatasetError, match=r"none' does not exist"):
             dataset.load()
 
     def test_save_refuses_incomplete_directory(self, tmp_path):

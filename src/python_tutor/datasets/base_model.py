@@ -34,6 +34,8 @@ from typing import Any
 
 from kedro.io import AbstractDataset, DatasetError
 
+from .atomic import sync_tree, write_text
+
 logger = logging.getLogger(__name__)
 
 MARKER = "provenance.json"
@@ -194,6 +196,7 @@ class BaseModelDataset(AbstractDataset[Path, Path]):
         try:
             build(scratch)
             _checked_checkpoint(scratch, self._reference)
+            sync_tree(scratch)  # on disk before the rename makes it visible
             if (target / MARKER).is_file():  # another run finished first: use its copy
                 return self._reused(target)
             if target.exists():
@@ -207,7 +210,7 @@ class BaseModelDataset(AbstractDataset[Path, Path]):
             "dtype": self._dtype if kind != "hub" else "as published",
             "materialised_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
-        (target / MARKER).write_text(json.dumps(provenance, indent=2), encoding="utf-8")
+        write_text(target / MARKER, json.dumps(provenance, indent=2))
         return target
 
     def save(self, data: Path) -> None:

@@ -10,6 +10,10 @@ so one export lands as::
     data/06_models/tutor/2026-11-29T02.10.00.000Z/Modelfile
 
 and ``cd`` into that folder then ``ollama create tutor -f Modelfile`` works as is.
+
+Each file is written under a hidden temporary name beside its final one, synced, then renamed
+(``atomic``), so the final name only ever holds a complete file; a rename is the marker here.
+On a remote filesystem a single-object upload is all or nothing already.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ from kedro.io.core import (
     get_filepath_str,
     get_protocol_and_path,
 )
+
+from . import atomic
 
 GGUF_MAGIC = b"GGUF"
 
@@ -128,7 +134,10 @@ class GGUFFileDataset(_SiblingVersionedDataset):
         with source.open("rb") as handle:
             if handle.read(4) != GGUF_MAGIC:
                 raise DatasetError(f"Cannot save '{source}': it is not a GGUF file")
-        self._fs.put_file(str(source), self._save_path())
+        if self._protocol == "file":
+            atomic.copy_file(source, Path(self._save_path()), replace=self._version is None)
+        else:
+            self._fs.put_file(str(source), self._save_path())
         self._invalidate_cache()
 
 
@@ -160,6 +169,9 @@ class OllamaModelfileDataset(_SiblingVersionedDataset):
         """Write the Modelfile text into a new version; it must start from a model."""
         if not any(line.startswith("FROM ") for line in data.splitlines()):
             raise DatasetError("Cannot save a Modelfile without a FROM line")
-        with self._fs.open(self._save_path(), "w", encoding="utf-8") as handle:
-            handle.write(data)
+        if self._protocol == "file":
+            atomic.write_text(Path(self._save_path()), data, replace=self._version is None)
+        else:
+            with self._fs.open(self._save_path(), "w", encoding="utf-8") as handle:
+                handle.write(data)
         self._invalidate_cache()

@@ -37,12 +37,11 @@ def tutor_val() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def load_params(project_root: Path, scratch: Path) -> dict:
-    """The shipped parameters, with the converter found from the repository and scratch in tmp."""
+def load_params(project_root: Path) -> dict:
+    """The shipped parameters, with the converter found from the repository."""
     path = project_root / "conf" / "base" / "parameters_export.yml"
     params = yaml.safe_load(path.read_text(encoding="utf-8"))["export"]
     params["converter"]["dir"] = str(project_root / params["converter"]["dir"])
-    params["conversion"]["scratch_dir"] = str(scratch)
     params["fidelity"]["num_prompts"] = len(QUESTIONS)
     params["fidelity"]["continuation_tokens"] = 8
     params["fidelity"]["n_ctx"] = 256
@@ -50,8 +49,8 @@ def load_params(project_root: Path, scratch: Path) -> dict:
 
 
 @pytest.fixture
-def export_params(project_root, tmp_path) -> dict:
-    return load_params(project_root, tmp_path / "scratch")
+def export_params(project_root) -> dict:
+    return load_params(project_root)
 
 
 @pytest.fixture(scope="session")
@@ -67,9 +66,10 @@ def exported(project_root, tiny_llama_dir, adapter_dir, tmp_path_factory) -> dic
         merge_lora_adapter,
     )
 
-    params = load_params(project_root, tmp_path_factory.mktemp("scratch"))
+    params = load_params(project_root)
+    scratch = tmp_path_factory.mktemp("scratch")
     plan = check_export_inputs(
-        adapter_dir, tiny_llama_dir, params["converter"], params["conversion"]
+        adapter_dir, tiny_llama_dir, scratch, params["converter"], params["conversion"]
     )
     merged, merge_stats = merge_lora_adapter(plan, params["merge"])
     gguf, conversion_stats = convert_to_gguf(merged, plan)

@@ -11,6 +11,7 @@ from kedro.runner import SequentialRunner
 
 from python_tutor.datasets.gguf_file import GGUFFileDataset, OllamaModelfileDataset
 from python_tutor.datasets.model_directory import ModelDirectoryDataset
+from python_tutor.datasets.run_scratch import RunScratchDataset
 from python_tutor.modelfile import parse_modelfile
 from python_tutor.pipelines.export import create_pipeline
 from python_tutor.pipelines.export.fidelity import FidelityError
@@ -28,6 +29,7 @@ def _catalog(tmp_path, tiny_llama_dir, tutor_val, params, adapter_version):
                 version=Version(adapter_version, None),
             ),
             "base_model": MemoryDataset(tiny_llama_dir),
+            "export_scratch": RunScratchDataset(path=str(tmp_path / "scratch")),
             "tutor_val": MemoryDataset(tutor_val),
             "merged_model": ModelDirectoryDataset(
                 filepath=str(tmp_path / "merged_model"), version=Version(None, None)

@@ -160,8 +160,9 @@ class TestBadInput:
         assert reasons["alpaca.csv", 5, "unparsable_code"].raw["input"] == "def broken(:\n"
 
     def test_undecodable_bytes_reject_the_row(self, tmp_path):
+        # UTF-8 (the caf\xc3\xa9), one row pasted from a cp1252 export (\x92 is its apostrophe)
         (tmp_path / "qa.csv").write_bytes(
-            b"id,title,question,answer\n1,T,Why?,Fine.\n2,T,Wh\xff?,Bad.\n"
+            b"id,title,question,answer\n1,T,Why caf\xc3\xa9?,Fine.\n2,T,Don\x92t?,Bad.\n"
         )
         reader = RawCSVSourcesDataset(path=str(tmp_path)).load()
         _, examples, rejected, report = run_ingestion(reader, [QA])
@@ -171,7 +172,8 @@ class TestBadInput:
             "question",
             "undecodable_bytes",
         ]
-        assert rejected.iloc[0]["raw"]["question"] == "Wh\\xff?"
+        assert rejected.iloc[0]["raw"]["question"] == "Don\\x92t?"
+        assert report["encodings"] == {"qa": {"used": "utf-8", "how": "default"}}
 
     def test_header_only_file_is_an_error(self, tmp_path):
         (tmp_path / "qa.csv").write_text("id,title,question,answer\n")

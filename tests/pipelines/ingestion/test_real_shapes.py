@@ -212,11 +212,8 @@ class TestStackOverflow:
         assert set(undecodable["row"]) == {i + 1 for i in rows.index[non_ascii]}
         assert so["rows_in"] == so["kept"] + so["rejected"] == len(rows)
 
-    @pytest.mark.xfail(
-        strict=True, reason="needs the per-source `encoding` option (issue 21, another branch)"
-    )
     def test_cp1252_export_reads_with_the_encoding_option(self, sources):
-        """Depends on issue 21: with `encoding: cp1252` every row decodes, é and ’ intact."""
+        """With `encoding: cp1252` every row decodes, é and ’ intact."""
         with_encoding = [
             {**s, "encoding": "cp1252"} if s["file"] == SO_FILE else s for s in sources
         ]

@@ -52,9 +52,11 @@ def test_a_diverging_run_stops_without_saving(
             tutor_train=tutor_train,
             tutor_val=tutor_val,
             base_model=nan_llama_dir,
+            scratch=tmp_path / "scratch",
             **params,
         )
-    assert not (tmp_path / "checkpoints" / "adapter").exists()
+    assert not (tmp_path / "scratch" / "adapter").exists()
+    assert any((tmp_path / "checkpoints").iterdir())  # a failed run keeps its checkpoints
 
 
 class TrainerCallbacks:

@@ -1,17 +1,20 @@
-"""The checkpoint scratch directory: resume only the same run, start clean otherwise."""
+"""The checkpoint folders: resume only the same run, start clean otherwise, one run at a time."""
 
 from __future__ import annotations
 
 import json
+import threading
+import time
 
 import pytest
 
 from python_tutor.pipelines.training.checkpoints import (
     FINGERPRINT,
+    checkpoint_folder,
+    claim_checkpoints,
     fingerprint,
     last_checkpoint,
     prepare_checkpoint_dir,
-    remove_checkpoints,
 )
 
 
@@ -57,11 +60,49 @@ def test_no_resume_starts_clean(tmp_path):
     assert json.loads((folder / FINGERPRINT).read_text()) == {"fingerprint": "xyz"}
 
 
-def test_spent_checkpoints_are_removed_and_the_rest_kept(tmp_path):
-    fake_checkpoint(tmp_path, 4)
-    (tmp_path / "adapter").mkdir()
-    remove_checkpoints(tmp_path)
-    assert [p.name for p in tmp_path.iterdir()] == ["adapter"]
+def test_each_fingerprint_trains_in_its_own_folder(tmp_path):
+    one, other = fingerprint({"r": 4}, {}), fingerprint({"r": 8}, {})
+    assert checkpoint_folder(tmp_path, one) != checkpoint_folder(tmp_path, other)
+    assert checkpoint_folder(tmp_path, one).parent == tmp_path
+
+
+def test_a_successful_run_removes_its_spent_checkpoints(tmp_path):
+    folder = tmp_path / "abc"
+    with claim_checkpoints(folder, "abc", resume=True, keep=False) as resume_from:
+        assert resume_from is None
+        fake_checkpoint(folder, 4)
+    assert not folder.exists()
+    with claim_checkpoints(folder, "abc", resume=True, keep=True):
+        fake_checkpoint(folder, 4)
+    assert last_checkpoint(folder) is not None
+
+
+def test_a_failed_run_keeps_its_checkpoints_for_the_next(tmp_path):
+    folder = tmp_path / "abc"
+    with pytest.raises(RuntimeError), claim_checkpoints(folder, "abc", True, keep=False):
+        four = fake_checkpoint(folder, 4)
+        raise RuntimeError("killed")
+    with claim_checkpoints(folder, "abc", resume=True, keep=False) as resume_from:
+        assert resume_from == four
+
+
+def test_a_second_run_of_the_same_fingerprint_waits_for_the_first(tmp_path):
+    folder = tmp_path / "abc"
+    events = []
+
+    def second_run():
+        with claim_checkpoints(folder, "abc", resume=True, keep=False) as resume_from:
+            events.append(("second starts", resume_from))
+
+    with claim_checkpoints(folder, "abc", resume=True, keep=False):
+        fake_checkpoint(folder, 4)
+        waiting = threading.Thread(target=second_run)
+        waiting.start()
+        time.sleep(0.5)
+        events.append(("first ends", None))
+    waiting.join(timeout=10)
+    # the second never saw the first's checkpoints half-way: it began after they were spent
+    assert events == [("first ends", None), ("second starts", None)]
 
 
 def test_fingerprint_depends_on_parameters_and_data():

@@ -26,7 +26,11 @@ def train(params, processes, tutor_train, tutor_val, base, checkpoints):
         checkpoint_dir=str(checkpoints), num_processes=processes, resume=False, launcher_args=[]
     )
     return train_lora_adapter(
-        tutor_train=tutor_train, tutor_val=tutor_val, base_model=base, **params
+        tutor_train=tutor_train,
+        tutor_val=tutor_val,
+        base_model=base,
+        scratch=checkpoints.with_name(f"{checkpoints.name}_scratch"),
+        **params,
     )
 
 
@@ -53,6 +57,7 @@ def test_unsloth_backend_is_refused_for_several_processes(
         tutor_val=tutor_val,
         base_model=tiny_llama_dir,
         params={**training_params, "backend": "hf"},
+        adapter_dir=tmp_path / "scratch" / "adapter",
     )
     from dataclasses import replace
 

@@ -13,6 +13,7 @@ from kedro_datasets.matplotlib import MatplotlibDataset
 from matplotlib.figure import Figure
 
 from python_tutor.datasets.model_directory import ModelDirectoryDataset
+from python_tutor.datasets.run_scratch import RunScratchDataset
 from python_tutor.pipelines.training import create_pipeline
 from python_tutor.pipelines.training.nodes import plot_training_loss, train_lora_adapter
 
@@ -22,6 +23,7 @@ def catalog_for(tmp_path, tutor_train, tutor_val, base_model, params):
         "tutor_train": MemoryDataset(tutor_train),
         "tutor_val": MemoryDataset(tutor_val),
         "base_model": MemoryDataset(base_model, copy_mode="assign"),
+        "training_scratch": RunScratchDataset(path=str(tmp_path / "scratch")),
         "lora_adapter": ModelDirectoryDataset(
             filepath=str(tmp_path / "06_models" / "lora_adapter"),
             marker="adapter_config.json",
@@ -156,19 +158,27 @@ def test_conf_gives_every_block_and_agrees_with_globals(
     assert params["sft"]["optim"] == optim
 
 
-def test_sft_keys_that_the_plan_owns_are_refused(tutor_train, tutor_val, training_params):
+def test_sft_keys_that_the_plan_owns_are_refused(tutor_train, tutor_val, training_params, tmp_path):
     training_params["sft"]["bf16"] = True
     with pytest.raises(ValueError, match=r"training.sft.bf16.*training.model.precision"):
         train_lora_adapter(
-            tutor_train=tutor_train, tutor_val=tutor_val, base_model=None, **training_params
+            tutor_train=tutor_train,
+            tutor_val=tutor_val,
+            base_model=None,
+            scratch=tmp_path,
+            **training_params,
         )
 
 
-def test_unknown_sft_keys_are_refused(tutor_train, tutor_val, training_params):
+def test_unknown_sft_keys_are_refused(tutor_train, tutor_val, training_params, tmp_path):
     training_params["sft"]["learning_rates"] = 1.0
     with pytest.raises(ValueError, match=r"training.sft.learning_rates.*not a trl.SFTConfig"):
         train_lora_adapter(
-            tutor_train=tutor_train, tutor_val=tutor_val, base_model=None, **training_params
+            tutor_train=tutor_train,
+            tutor_val=tutor_val,
+            base_model=None,
+            scratch=tmp_path,
+            **training_params,
         )
 
 

@@ -17,6 +17,7 @@ from python_tutor.pipelines.training.nodes import train_lora_adapter
 # kill surely lands between the first checkpoint and the end of the run.
 CHILD = """
 import json, sys, time
+from pathlib import Path
 import pandas as pd
 from python_tutor.pipelines.training.callbacks import StopOnNonFiniteLoss
 from python_tutor.pipelines.training.nodes import train_lora_adapter
@@ -27,9 +28,22 @@ train_lora_adapter(
     tutor_train=pd.DataFrame(spec["train"]),
     tutor_val=pd.DataFrame(spec["val"]),
     base_model=spec["base_model"],
+    scratch=Path(spec["scratch"]),
     **spec["params"],
 )
 """
+
+
+def run_folder(checkpoints):
+    """The one fingerprint folder the runs of these settings train in (None before the first)."""
+    folders = [p for p in checkpoints.iterdir() if p.is_dir()] if checkpoints.is_dir() else []
+    assert len(folders) <= 1, folders
+    return folders[0] if folders else None
+
+
+def latest(checkpoints):
+    folder = run_folder(checkpoints)
+    return last_checkpoint(folder) if folder else None
 
 
 @pytest.mark.slow
@@ -46,6 +60,7 @@ def test_killed_run_resumes_from_last_checkpoint(
                 "train": tutor_train.to_dict("records"),
                 "val": tutor_val.to_dict("records"),
                 "base_model": str(tiny_llama_dir),
+                "scratch": str(tmp_path / "killed_scratch"),
                 "params": params,
             }
         )
@@ -55,19 +70,23 @@ def test_killed_run_resumes_from_last_checkpoint(
     child = subprocess.Popen([sys.executable, str(script), str(spec)])
     try:
         deadline = time.monotonic() + 300
-        while last_checkpoint(checkpoints) is None:
+        while latest(checkpoints) is None:
             assert child.poll() is None, "the child run ended before its first checkpoint"
             assert time.monotonic() < deadline, "no checkpoint within 5 minutes"
             time.sleep(0.2)
     finally:
         child.send_signal(signal.SIGKILL)
         child.wait()
-    killed_at = int(last_checkpoint(checkpoints).name.split("-")[1])
+    killed_at = int(latest(checkpoints).name.split("-")[1])
     assert 2 <= killed_at < 12
-    assert not (checkpoints / "adapter").exists()
+    assert not (tmp_path / "killed_scratch" / "adapter").exists()
 
     adapter, metrics = train_lora_adapter(
-        tutor_train=tutor_train, tutor_val=tutor_val, base_model=tiny_llama_dir, **params
+        tutor_train=tutor_train,
+        tutor_val=tutor_val,
+        base_model=tiny_llama_dir,
+        scratch=tmp_path / "scratch",  # another run, another scratch: same checkpoints
+        **params,
     )
 
     assert metrics["resumed_from_step"] == killed_at
@@ -79,4 +98,4 @@ def test_killed_run_resumes_from_last_checkpoint(
     assert provenance["resumed_from"].endswith(f"checkpoint-{killed_at}")
     assert provenance["global_step"] == 12
     assert (adapter / "adapter_model.safetensors").is_file()
-    assert last_checkpoint(checkpoints) is None  # spent checkpoints are gone
+    assert run_folder(checkpoints) is None  # spent checkpoints are gone

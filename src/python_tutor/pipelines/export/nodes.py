@@ -47,13 +47,16 @@ def _fresh(directory: Path) -> Path:
 def check_export_inputs(
     lora_adapter: Path,
     base_model: Path,
+    scratch: Path,
     converter: Mapping[str, Any],
     conversion: Mapping[str, Any],
 ) -> dict[str, Any]:
     """Everything that can be wrong before the long work: converter, adapter, base, template.
 
     The chat template is the one training saved with the adapter's tokenizer; its family must
-    be the one ``provenance.json`` records.
+    be the one ``provenance.json`` records. ``scratch`` is this run's own folder
+    (``export_scratch``) where the merged checkpoint and the GGUFs are written before the
+    versioned datasets copy them.
 
     Returns:
         The export plan the later nodes follow (paths, scripts, template, file names).
@@ -105,7 +108,7 @@ def check_export_inputs(
         ),
         "scripts": scripts,
         "python": converter.get("python"),
-        "scratch_dir": str(conversion["scratch_dir"]),
+        "scratch_dir": str(scratch),
     }
 
 

@@ -22,6 +22,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                 inputs={
                     "lora_adapter": "lora_adapter",
                     "base_model": "base_model",
+                    "scratch": "export_scratch",
                     "converter": "params:export.converter",
                     "conversion": "params:export.conversion",
                 },

@@ -131,6 +131,7 @@ class SourceSpec:
     kaggle: str | None = None
     unparsable_code: str = "reject"  # or "append_to_instruction" (alpaca inputs mix code and text)
     language: str = "en"  # the language of the prose; translation passes "es" rows through
+    encoding: str | None = None  # the file's text encoding; None: UTF-8, else detected
 
     @property
     def columns(self) -> set[str]:
@@ -185,6 +186,7 @@ def parse_source(entry: Mapping[str, Any]) -> SourceSpec:
         kaggle=entry.get("kaggle"),
         unparsable_code=_choice(name, "unparsable_code", entry, UNPARSABLE_CODE),
         language=_choice(name, "language", entry, LANGUAGES),
+        encoding=entry.get("encoding"),
     )
 
 

@@ -20,7 +20,7 @@ from .transforms import TransformError
 
 logger = logging.getLogger(__name__)
 
-SNAPSHOT_COLUMNS = ["source", "file", "origin", "row", "fields", "undecodable"]
+SNAPSHOT_COLUMNS = ["source", "file", "origin", "row", "fields", "undecodable", "encoding"]
 EXAMPLE_COLUMNS = ["example_id", "source", "language", "task", "instruction", "code", "response"]
 
 
@@ -34,7 +34,7 @@ def snapshot_raw_sources(raw_sources: RawCSVReader, sources: list[dict[str, Any]
     """
     frames = []
     for spec in map(parse_source, sources):
-        table = raw_sources.read(spec.file, kaggle=spec.kaggle)
+        table = raw_sources.read(spec.file, kaggle=spec.kaggle, encoding=spec.encoding)
         missing = sorted(spec.columns - set(table.frame.columns))
         if missing:
             raise ValueError(
@@ -53,6 +53,7 @@ def snapshot_raw_sources(raw_sources: RawCSVReader, sources: list[dict[str, Any]
                     "row": range(1, len(records) + 1),
                     "fields": records,
                     "undecodable": [table.undecodable.get(i, []) for i in range(len(records))],
+                    "encoding": [table.encoding] * len(records),
                 }
             )
         )
@@ -148,7 +149,9 @@ def build_examples(
     rejected: list[dict[str, Any]] = []
     seen: set[str] = set()
     per_source: dict[str, Counter[str]] = {name: Counter() for name in specs}
+    encodings: dict[str, Any] = {}
     for snap in raw_snapshot.itertuples(index=False):
+        encodings[snap.source] = getattr(snap, "encoding", None)  # None: an older snapshot
         counts = per_source[snap.source]
         counts["rows_in"] += 1
         example, problem = _map_row(specs[snap.source], snap.fields, list(snap.undecodable), limits)
@@ -181,7 +184,7 @@ def build_examples(
     rejected_frame = RejectedExampleSchema.validate(
         pd.DataFrame(rejected, columns=list(RejectedExampleSchema.to_schema().columns))
     )
-    report = _report(per_source, examples, rejected_frame)
+    report = {**_report(per_source, examples, rejected_frame), "encodings": encodings}
     for line in rejected:
         logger.warning("Rejected %s", line["reason"])
     logger.info(

@@ -1,8 +1,10 @@
-"""The trainer's scratch directory: where checkpoints live and when a run may resume from them.
+"""The trainer's checkpoint folders: where checkpoints live and when a run may resume from them.
 
 Checkpoints are optimizer and scheduler state for a run that has not finished; they are not a
-catalog artifact. A fingerprint of the parameters and data beside them makes sure a run only
-resumes the run it continues, never one made from other settings.
+catalog artifact. Each run trains in ``<training.run.checkpoint_dir>/<fingerprint>``, keyed by
+a hash of the parameters and data, so a killed run is resumed by the next run of the same
+settings (from any process) and runs of other settings never touch its folder. Two runs of the
+same fingerprint at once take turns (a file lock beside the folder).
 """
 
 from __future__ import annotations
@@ -12,9 +14,12 @@ import json
 import logging
 import re
 import shutil
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from filelock import FileLock, Timeout
 
 logger = logging.getLogger(__name__)
 
@@ -67,8 +72,33 @@ def prepare_checkpoint_dir(checkpoint_dir: Path, run_fingerprint: str, resume: b
     return None
 
 
-def remove_checkpoints(checkpoint_dir: Path) -> None:
-    """A finished run's checkpoints are spent: the next run must start, not resume, from them."""
-    for path in checkpoint_dir.iterdir():
-        if _CHECKPOINT.match(path.name):
-            shutil.rmtree(path)
+def checkpoint_folder(root: Path, run_fingerprint: str) -> Path:
+    """The checkpoint folder of one fingerprint under ``training.run.checkpoint_dir``."""
+    return root / run_fingerprint[:16]
+
+
+@contextmanager
+def claim_checkpoints(
+    checkpoint_dir: Path, run_fingerprint: str, resume: bool, keep: bool
+) -> Iterator[Path | None]:
+    """Hold ``checkpoint_dir`` for one run; yields the checkpoint to resume from, if any.
+
+    A run of the same fingerprint already training holds the lock: this one waits, then
+    resumes what that one left (nothing, when it finished). When the body succeeds the spent
+    checkpoints are removed (unless ``keep``); when it fails they stay for the next run.
+    """
+    lock = FileLock(checkpoint_dir.parent / f".{checkpoint_dir.name}.lock")
+    checkpoint_dir.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        logger.info(
+            "Another run is training the same settings in %s: waiting for it", checkpoint_dir
+        )
+        lock.acquire()
+    try:
+        yield prepare_checkpoint_dir(checkpoint_dir, run_fingerprint, resume)
+        if not keep:
+            shutil.rmtree(checkpoint_dir)
+    finally:
+        lock.release()

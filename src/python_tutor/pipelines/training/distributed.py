@@ -90,6 +90,9 @@ def _write_job(job: TrainingJob, folder: Path) -> None:
         "plan": job.plan.as_dict(),
         "data_sha256": job.data_sha256,
         "sft_kwargs": job.sft_kwargs,
+        "fingerprint": job.fingerprint,
+        "checkpoint_dir": str(job.checkpoint_dir),
+        "adapter_dir": str(job.adapter_dir),
         "resume_from": str(job.resume_from) if job.resume_from else None,
     }
     (folder / JOB).write_text(json.dumps(spec, default=str), encoding="utf-8")
@@ -113,6 +116,9 @@ def _read_job(folder: Path, rank: int) -> TrainingJob:
         plan=replace(TrainingPlan(**plan), fallbacks=tuple(plan["fallbacks"])),
         data_sha256=spec["data_sha256"],
         sft_kwargs=sft_kwargs,
+        fingerprint=spec["fingerprint"],
+        checkpoint_dir=Path(spec["checkpoint_dir"]),
+        adapter_dir=Path(spec["adapter_dir"]),
         resume_from=Path(spec["resume_from"]) if spec["resume_from"] else None,
     )
 

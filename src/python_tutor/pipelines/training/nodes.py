@@ -9,7 +9,7 @@ import platform
 import resource
 import shutil
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from .backend_selection import TrainingPlan, detect_hardware, plan_training
-from .checkpoints import fingerprint, prepare_checkpoint_dir, remove_checkpoints
+from .checkpoints import checkpoint_folder, claim_checkpoints, fingerprint
 from .conversations import check_conversations, content_sha256
 
 logger = logging.getLogger(__name__)
@@ -41,7 +41,10 @@ class TrainingJob:
     plan: TrainingPlan
     data_sha256: dict[str, str]
     sft_kwargs: dict[str, Any]
-    resume_from: Path | None
+    fingerprint: str  # of parameters, plan and data (checkpoints.fingerprint)
+    checkpoint_dir: Path  # this fingerprint's folder under training.run.checkpoint_dir
+    adapter_dir: Path  # in the run's own scratch folder
+    resume_from: Path | None = None
 
 
 def train_lora_adapter(
@@ -49,6 +52,7 @@ def train_lora_adapter(
     tutor_train: pd.DataFrame,
     tutor_val: pd.DataFrame,
     base_model: Path,
+    scratch: Path,
     backend: str,
     model: Mapping[str, Any],
     lora: Mapping[str, Any],
@@ -57,12 +61,14 @@ def train_lora_adapter(
 ) -> tuple[Path, dict[str, Any]]:
     """Train a LoRA adapter with loss on the assistant answers, validating on ``tutor_val``.
 
-    The trainer writes checkpoints itself (every ``training.sft.save_steps``) into the scratch
-    directory ``training.run.checkpoint_dir``: Transformers can only resume from a local
-    directory, and a killed process has no chance to hand anything to Kedro. The finished
-    adapter is written there too and returned as a path for the versioned ``lora_adapter``
-    dataset to copy. With ``training.run.num_processes`` above 1 the same training runs
-    data-parallel in that many processes (``distributed.launch_workers``); this node waits.
+    The trainer writes checkpoints itself (every ``training.sft.save_steps``) into
+    ``training.run.checkpoint_dir/<fingerprint of parameters and data>``: Transformers can only
+    resume from a local directory, and a killed process has no chance to hand anything to
+    Kedro (``checkpoints.claim_checkpoints``: one run per fingerprint at a time, removed once
+    spent). The finished adapter is written into this run's own ``scratch`` folder and returned
+    as a path for the versioned ``lora_adapter`` dataset to copy. With
+    ``training.run.num_processes`` above 1 the same training runs data-parallel in that many
+    processes (``distributed.launch_workers``); this node waits.
 
     Returns:
         The adapter directory (weights, config, tokenizer with chat template, provenance.json)
@@ -73,19 +79,28 @@ def train_lora_adapter(
         tutor_val=tutor_val,
         base_model=base_model,
         params={"backend": backend, "model": model, "lora": lora, "sft": sft, "run": run},
+        adapter_dir=Path(scratch) / ADAPTER_SUBDIR,
     )
     processes = int(run.get("num_processes", 1))
-    if processes > 1:
-        from .distributed import launch_workers  # noqa: PLC0415
+    keep = bool(run.get("keep_checkpoints", False))
+    with claim_checkpoints(job.checkpoint_dir, job.fingerprint, bool(run["resume"]), keep) as last:
+        job = replace(job, resume_from=last)
+        if processes > 1:
+            from .distributed import launch_workers  # noqa: PLC0415
 
-        return launch_workers(job, processes, run.get("launcher_args") or [])
-    return run_training(job)
+            return launch_workers(job, processes, run.get("launcher_args") or [])
+        return run_training(job)
 
 
 def prepare_training(
-    *, tutor_train: pd.DataFrame, tutor_val: pd.DataFrame, base_model: Path, params: dict
+    *,
+    tutor_train: pd.DataFrame,
+    tutor_val: pd.DataFrame,
+    base_model: Path,
+    params: dict,
+    adapter_dir: Path,
 ) -> TrainingJob:
-    """Check the data, resolve the plan and ready the checkpoint directory (one process only)."""
+    """Check the data, resolve the plan and the checkpoint folder (one process only)."""
     train = check_conversations(tutor_train, "tutor_train")
     val = check_conversations(tutor_val, "tutor_val")
     model, sft, run = params["model"], params["sft"], params["run"]
@@ -97,7 +112,7 @@ def prepare_training(
     run_fingerprint = fingerprint(
         {**what_is_trained, "plan": plan.as_dict(), "base_model": str(base_model)}, data
     )
-    checkpoint_dir = Path(run["checkpoint_dir"])
+    checkpoint_dir = checkpoint_folder(Path(run["checkpoint_dir"]), run_fingerprint)
     sft_kwargs = sft_config_kwargs(
         sft_params=sft,
         plan=plan,
@@ -105,14 +120,24 @@ def prepare_training(
         output_dir=checkpoint_dir,
         accepted=sft_config_fields(),
     )
-    resume_from = prepare_checkpoint_dir(checkpoint_dir, run_fingerprint, bool(run["resume"]))
-    return TrainingJob(train, val, Path(base_model), params, plan, data, sft_kwargs, resume_from)
+    return TrainingJob(
+        train=train,
+        val=val,
+        base_model=Path(base_model),
+        params=params,
+        plan=plan,
+        data_sha256=data,
+        sft_kwargs=sft_kwargs,
+        fingerprint=run_fingerprint,
+        checkpoint_dir=checkpoint_dir,
+        adapter_dir=adapter_dir,
+    )
 
 
 def run_training(job: TrainingJob) -> tuple[Path, dict[str, Any]]:
     """Train in this process (one rank of a distributed run, or the whole run).
 
-    Only the main process writes the adapter, its provenance and removes checkpoints.
+    Only the main process writes the adapter and its provenance.
     """
     plan, params = job.plan, job.params
     if plan.backend == "unsloth":
@@ -129,7 +154,6 @@ def run_training(job: TrainingJob) -> tuple[Path, dict[str, Any]]:
     from .trainers import BUILDERS  # noqa: PLC0415
 
     train, val, base_model, model = job.train, job.val, job.base_model, params["model"]
-    checkpoint_dir = Path(params["run"]["checkpoint_dir"])
     set_seed(job.sft_kwargs.get("seed", 42))
     recorder = ThroughputRecorder()
     callbacks = [StopOnNonFiniteLoss(), recorder]
@@ -159,7 +183,7 @@ def run_training(job: TrainingJob) -> tuple[Path, dict[str, Any]]:
     resume_from = job.resume_from
     trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
 
-    adapter_dir = checkpoint_dir / ADAPTER_SUBDIR
+    adapter_dir = job.adapter_dir
     metrics = _metrics(
         trainer=trainer,
         recorder=recorder,
@@ -191,8 +215,6 @@ def run_training(job: TrainingJob) -> tuple[Path, dict[str, Any]]:
         "python": platform.python_version(),
     }
     (adapter_dir / PROVENANCE).write_text(json.dumps(provenance, indent=2, ensure_ascii=False))
-    if not params["run"].get("keep_checkpoints", False):
-        remove_checkpoints(checkpoint_dir)
     return adapter_dir, metrics
 
 

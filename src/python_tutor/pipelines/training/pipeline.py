@@ -15,6 +15,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "tutor_train": "tutor_train",
                     "tutor_val": "tutor_val",
                     "base_model": "base_model",
+                    "scratch": "training_scratch",
                     "backend": "params:training.backend",
                     "model": "params:training.model",
                     "lora": "params:training.lora",

@@ -235,3 +235,29 @@ def test_no_examples_give_empty_outputs_that_add_up(cache, params):
     )
     assert kept.empty and rejected.empty
     assert report["examples_in"] == report["kept"] == report["rejected"] == 0
+
+
+def test_spanish_sources_pass_through_untranslated(cache, params):
+    spanish = EXAMPLES.assign(
+        language=["es", "en"],
+        instruction=["Corrige esta función de Python.", EXAMPLES["instruction"][1]],
+    )
+    backend = {**params["backend"], "name": "google", "web": {**params["backend"]["web"]}}
+    candidates, stats = translate_examples(
+        spanish.iloc[:1],
+        cache,
+        backend,
+        params["batching"],
+        params["retry"],
+        params["protect"],
+        params["segment"],
+        False,
+    )
+    row = candidates.iloc[0]
+    assert row.instruction_es == "Corrige esta función de Python." and row.language == "es"
+    assert row.response_es == spanish["response"][0]
+    assert stats["segments_unique"] == 0  # nothing was sent, not even to the web backend
+    kept, rejected, report, _ = check_translations(
+        candidates, stats, params["protect"], params["quality"]
+    )
+    assert rejected.empty and report["passed_through"] == 1

@@ -6,6 +6,7 @@ import logging
 import re
 from collections import Counter
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import pandas as pd
@@ -17,6 +18,7 @@ from .comments import CodeComments
 from .engine import failure_reason, translate_segments
 from .integrity import code_problem, prose_problem
 from .layout import Layout, LayoutError, reflow
+from .parallel import map_rows
 from .protect import IntegrityError, Protector
 from .quality import (
     SIGNALS,
@@ -35,6 +37,7 @@ logger = logging.getLogger(__name__)
 PROSE_FIELDS = ("instruction", "response")
 SPACES = re.compile(r"(?<=\S) {2,}(?=\S)")
 FIELD_SIGNALS = ("unknown_words", "placeholders_altered", "back_translation_chrf")
+PLAN_COLUMNS = ("example_id", "language", *PROSE_FIELDS)  # what planning a row reads
 # The prose without code, English and Spanish, for the checks; not saved.
 PROSE_COLUMNS = tuple(f"{f}_prose_{lang}" for f in PROSE_FIELDS for lang in ("en", "es"))
 CANDIDATE_COLUMNS = [
@@ -81,6 +84,27 @@ class _Field:
         return [p.text for p in self.pieces if p.translate]
 
 
+def _plan_row(
+    row: tuple[str, ...],
+    *,
+    protector: Protector,
+    reflow_paragraphs: bool,
+    max_chars: int,
+    target: str,
+) -> dict[str, _Field] | str | None:
+    """The plan of one example (PLAN_COLUMNS), None when it is already in the target language,
+    or the reason it cannot be protected."""
+    values = dict(zip(PLAN_COLUMNS, row, strict=True))
+    if _language_of(values["language"]) == target:
+        return None
+    try:
+        return {
+            f: _plan_field(values[f], protector, reflow_paragraphs, max_chars) for f in PROSE_FIELDS
+        }
+    except ValueError as err:
+        return f"example {values['example_id']}: {err}"
+
+
 def _plan_field(text: str, protector: Protector, reflow_paragraphs: bool, max_chars: int) -> _Field:
     """Protect the code, join wrapped paragraphs, then cut into sentence segments."""
     masked, spans = protector.protect(text)
@@ -100,6 +124,7 @@ def translate_examples(  # noqa: PLR0913, PLR0917 - one parameter block each
     segment: dict[str, Any],
     translate_code_comments: bool,
     translation_credentials: Secrets | None = None,
+    workers: int | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Translate instruction and response of every example; code never reaches the backend.
 
@@ -124,25 +149,20 @@ def translate_examples(  # noqa: PLR0913, PLR0917 - one parameter block each
     comments = CodeComments(protector) if translate_code_comments else None
     target = backend["target"]
     try:
-        plans: list[dict[str, _Field] | str | None] = []
         code_plans: list[Any] = []
+        planner = partial(
+            _plan_row,
+            protector=protector,
+            reflow_paragraphs=segment["reflow"],
+            max_chars=engine.max_chars,
+            target=target,
+        )
+        frame = examples.reindex(columns=list(PLAN_COLUMNS))
+        items = list(frame.itertuples(index=False, name=None))
+        plans = map_rows(planner, items, workers)
         for row in examples.itertuples(index=False):
-            if _language(row) == target:
-                plans.append(None)
-                code_plans.append(None)
-                continue
-            try:
-                plans.append(
-                    {
-                        f: _plan_field(
-                            getattr(row, f), protector, segment["reflow"], engine.max_chars
-                        )
-                        for f in PROSE_FIELDS
-                    }
-                )
-            except ValueError as err:
-                plans.append(f"example {row.example_id}: {err}")
-            code_plans.append(comments.plan(row.code, engine.max_chars) if comments else None)
+            skip = comments is None or _language(row) == target
+            code_plans.append(None if skip else comments.plan(row.code, engine.max_chars))
         wanted = [
             text
             for plan in plans
@@ -179,7 +199,10 @@ def translate_examples(  # noqa: PLR0913, PLR0917 - one parameter block each
 
 def _language(row: Any) -> str:
     """The row's source language (ingestion's per-source ``language``; English by default)."""
-    language = getattr(row, "language", None)
+    return _language_of(getattr(row, "language", None))
+
+
+def _language_of(language: Any) -> str:
     return language if isinstance(language, str) and language else "en"
 
 
@@ -280,12 +303,13 @@ def _prose(masked: str, protector: Protector) -> str:
     return SPACES.sub(" ", protector.strip(masked)).strip()
 
 
-def check_translations(
+def check_translations(  # noqa: PLR0917 - one input each, as the node wires them
     candidates: pd.DataFrame,
     run_stats: dict[str, Any],
     protect: dict[str, Any],
     quality: dict[str, Any],
     translation_cache: Any = None,
+    workers: int | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any], Any]:
     """Check code integrity, measure every row's quality signals and apply the gate.
 
@@ -306,9 +330,10 @@ def check_translations(
         )
     protector = Protector.from_params(protect)
     rows = candidates.to_dict(orient="records")
-    for row in rows:
-        if pd.isna(row["failure_kind"]):
-            row["failure_kind"], row["failure_reason"] = _integrity_problem(row)
+    unchecked = [row for row in rows if pd.isna(row["failure_kind"])]
+    checked = map_rows(_integrity_problem, [_integrity_input(row) for row in unchecked], workers)
+    for row, (kind, reason) in zip(unchecked, checked, strict=True):
+        row["failure_kind"], row["failure_reason"] = kind, reason
     good = [row for row in rows if row["failure_kind"] is None]
     _measure(good, protector, quality, translation_cache)
     kept, rejected = [], []
@@ -405,6 +430,19 @@ def _kept_columns() -> list[str]:
     kept = [c for c in CANDIDATE_COLUMNS if not c.startswith("failure") and c not in PROSE_COLUMNS]
     measured = [f"{f}_{s}" for f in PROSE_FIELDS for s in ("es_language", *SIGNALS)]
     return [*kept, *(c for c in measured if c not in kept), "quality_flags"]
+
+
+def _integrity_input(row: dict[str, Any]) -> dict[str, Any]:
+    """The columns the integrity check reads (what travels to a worker process)."""
+    return {
+        c: row[c]
+        for c in (
+            "example_id",
+            "code",
+            "code_es",
+            *(f"{f}_{x}" for f in PROSE_FIELDS for x in ("en", "es")),
+        )
+    }
 
 
 def _integrity_problem(row: dict[str, Any]) -> tuple[str | None, str | None]:

@@ -21,6 +21,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "params:translation.segment",
                     "params:translation.translate_code_comments",
                     "translation_credentials",
+                    "params:translation.workers",
                 ],
                 outputs=["translation_candidates", "translation_run_stats"],
                 name="translate_examples_node",
@@ -33,6 +34,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "params:translation.protect",
                     "params:translation.quality",
                     "translation_cache",
+                    "params:translation.workers",
                 ],
                 outputs=[
                     "translated_examples",

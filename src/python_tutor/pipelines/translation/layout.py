@@ -21,7 +21,7 @@ NEW_ITEM = re.compile(
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Paragraph:
     """Where one joined line came from: how many lines, their indentation and width."""
 
@@ -35,7 +35,7 @@ class LayoutError(ValueError):
     """The translation came back with another number of lines than was sent."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Layout:
     """One entry per line of the reflowed text: a paragraph to wrap again, or None."""
 

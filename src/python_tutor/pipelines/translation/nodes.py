@@ -70,7 +70,7 @@ REJECTED_COLUMNS = [
 ON_BAD_TRANSLATION = ("flag", "reject")
 
 
-@dataclass
+@dataclass(slots=True)
 class _Field:
     """One prose field on its way through: its placeholders' spans, layout and pieces."""
 

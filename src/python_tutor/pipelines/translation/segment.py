@@ -16,7 +16,7 @@ SENTENCE_END = re.compile(r"(?<=[.!?:;])\s+(?=\S)")
 LETTER = re.compile(r"[^\W\d_]")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Piece:
     """A run of text; ``translate`` says whether it goes to the backend."""
 

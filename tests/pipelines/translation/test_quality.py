@@ -42,6 +42,7 @@ def test_each_threshold_flags_its_field(params):
     bad = signals | {
         "language": "en",
         "length_ratio": 5.0,
+        "unknown_words": 4,
         "unknown_word_ratio": 0.5,
         "wrong_terms": ["file: lima"],
         "back_translation_chrf": 3.0,
@@ -55,6 +56,9 @@ def test_each_threshold_flags_its_field(params):
         "response_back_translation",
     ]
     assert [flag_kind(f) for f in flags][:2] == ["not_target_language", "length_ratio"]
+    # a short line with two unknown words (str, dtype) is not flagged for them
+    few = signals | {"unknown_words": 2, "unknown_word_ratio": 0.5}
+    assert flags_for("response", few, quality) == []
 
 
 @pytest.mark.parametrize(("unknown", "ratio"), [(0, 0.0), (3, 0.2)])

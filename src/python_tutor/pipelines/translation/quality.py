@@ -90,6 +90,7 @@ def row_signals(
     english_words = words(english)
     return {
         "length_ratio": round(len(spanish) / len(english), 3) if english else None,
+        "unknown_words": unknown_words,
         "unknown_word_ratio": round(unknown_words / english_words, 3) if english_words else 0.0,
         "placeholders_altered": placeholders_altered,
         "wrong_terms": wrong_terms(spanish),
@@ -108,7 +109,11 @@ def flags_for(field: str, signals: dict[str, Any], quality: dict[str, Any]) -> l
     low, high = quality["length_ratio"]
     if ratio is not None and signals.get("checked_length") and not low <= ratio <= high:
         flags.append(f"{field}_length_ratio")
-    if signals["unknown_word_ratio"] > quality["max_unknown_word_ratio"]:
+    unknown_ratio, unknown = signals["unknown_word_ratio"], signals["unknown_words"]
+    if (
+        unknown_ratio > quality["max_unknown_word_ratio"]
+        and unknown >= quality["min_unknown_words"]
+    ):
         flags.append(f"{field}_unknown_words")
     if len(signals["wrong_terms"]) > quality["max_wrong_terms"]:
         flags.append(f"{field}_wrong_terms")

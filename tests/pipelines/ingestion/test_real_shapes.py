@@ -199,18 +199,16 @@ class TestStackOverflow:
         # A traceback and an IPython session are not Python source: bare fences
         assert "```\nIn [1]: def foo(*args):\n" in responses
 
-    def test_cp1252_export_today_rejects_undecodable_rows_by_name(self, sources):
-        """The export as Kaggle ships it, read as UTF-8: rows with é ’ “ ” are rejected with
-        file, row and column; none disappears."""
+    def test_cp1252_export_without_an_encoding_is_detected_and_recorded(self, sources):
+        """The export as Kaggle ships it, no `encoding` given: UTF-8 fails, the encoding is
+        detected, every row with é ’ “ ” decodes, and the report says how it was read."""
         _, examples, rejected, report = ingest(SHAPES, sources)
         so = report["by_source"]["stackoverflow_python"]
-        undecodable = rejected[rejected["reason_kind"] == "undecodable_bytes"]
         rows = raw(SO_FILE, encoding="cp1252")
-        non_ascii = rows[["Title", "Body_q", "Body_a"]].apply(
-            lambda r: not "".join(r).isascii(), axis=1
-        )
-        assert set(undecodable["row"]) == {i + 1 for i in rows.index[non_ascii]}
+        assert "undecodable_bytes" not in set(rejected["reason_kind"])
         assert so["rows_in"] == so["kept"] + so["rejected"] == len(rows)
+        assert "Jos\u00e9 Garc\u00eda" in "\n".join(examples["instruction"])
+        assert "cp1252" in str(report["encodings"]).lower()
 
     def test_cp1252_export_reads_with_the_encoding_option(self, sources):
         """With `encoding: cp1252` every row decodes, é and ’ intact."""

@@ -83,9 +83,7 @@ def tiny_llama_dir(smollm2_tokenizer_dir, tmp_path_factory) -> Path:
 def project(tmp_path: Path, project_root: Path, monkeypatch) -> Path:
     """The real project code and conf, run in a scratch folder so the working tree's data/
     is never touched (catalog paths are relative to the current directory). The compiled
-    Apertium tutor mode (``make apertium-tutor``) is linked in, as a run would find it."""
-    (tmp_path / ".cache").mkdir()
-    (tmp_path / ".cache" / "apertium").symlink_to(project_root / ".cache" / "apertium")
+    Apertium tutor mode is found in the checkout (backends.locate_modes_dir)."""
     shutil.copytree(
         project_root / "conf", tmp_path / "conf", ignore=shutil.ignore_patterns("local")
     )

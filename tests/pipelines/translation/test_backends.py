@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -289,3 +290,15 @@ class TestWebKeys:
         web = {**params["backend"]["web"], "options": {"api_key": CANARY}}
         with pytest.raises(ValueError, match=r"web.options has \['api_key'\]: secrets go in"):
             build_backend({**params["backend"], "name": "deepl", "web": web}, concurrency=1)
+
+
+def test_a_project_copy_elsewhere_finds_the_checkouts_compiled_mode(tmp_path, monkeypatch):
+    from python_tutor.pipelines.translation.backends import CHECKOUT, locate_modes_dir
+
+    if not (CHECKOUT / ".cache/apertium/modes").is_dir():
+        pytest.skip("the tutor mode is not built (make apertium-tutor)")
+    monkeypatch.chdir(tmp_path)
+    assert locate_modes_dir(".cache/apertium") == CHECKOUT / ".cache/apertium"
+    (tmp_path / ".cache/apertium/modes").mkdir(parents=True)  # a project's own build wins
+    assert locate_modes_dir(".cache/apertium") == Path(".cache/apertium")
+    assert locate_modes_dir("/elsewhere") == Path("/elsewhere")

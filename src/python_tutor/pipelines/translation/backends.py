@@ -136,13 +136,13 @@ class ApertiumBackend:
             )
         self.executable = executable
         self.mode = mode
-        self.modes_dir = modes_dir
+        self.modes_dir = str(locate_modes_dir(modes_dir)) if modes_dir is not None else None
         self.max_chars = max_chars
         self.timeout_s = timeout_s
         # Entries carry marks (older unmarked ones must not be read as mark-free).
         self.cache_id = f"apertium-marked:{mode}"
         if modes_dir is not None:
-            self.cache_id += f":{_mode_digest(Path(modes_dir), mode)}"
+            self.cache_id += f":{_mode_digest(Path(self.modes_dir), mode)}"
         self._placeholder = (
             re.compile(re.escape(placeholder).replace(re.escape("{index}"), r"\d+"), re.I)
             if placeholder
@@ -200,6 +200,19 @@ class ApertiumBackend:
 
     def close(self) -> None:
         """Each call is its own process; nothing stays open."""
+
+
+CHECKOUT = Path(__file__).resolve().parents[4]  # where `make apertium-tutor` builds the mode
+
+
+def locate_modes_dir(modes_dir: str) -> Path:
+    """A relative ``modes_dir`` as found from the working directory (a project run from its
+    root), else from the checkout that built it (a copy of the project elsewhere, as tests and
+    benchmarks make, runs the same compiled mode)."""
+    path = Path(modes_dir)
+    if path.is_absolute() or (path / "modes").is_dir():
+        return path
+    return CHECKOUT / path if (CHECKOUT / path / "modes").is_dir() else path
 
 
 def _mode_digest(modes_dir: Path, mode: str) -> str:

@@ -80,6 +80,12 @@ def test_programming_senses_with_agreement(tutor, english, spanish):
         ("Serialize the object to JSON.", "Serializa el objeto a JSON."),
         # plain: "Instala *pandas con *pip." (unknown words, left as they are)
         ("Install pandas with pip.", "Instala pandas con pip."),
+        # plain: "Uso *pip instala." (the command is a name; "Use" before a name is a verb)
+        ("Use pip install.", "Utiliza pip install."),
+        # plain: "Corrido *pip instalar para  cogerlo."
+        ("Run pip install to get it.", "Ejecuta pip install para cogerlo."),
+        # plain: "Uso *pandas para mesas."
+        ("Use pandas for tables.", "Utiliza pandas para tablas."),
         # plain: "Cargar el envase a *PyPI."
         ("Upload the package to PyPI.", "Carga el envase a PyPI."),
         # plain: "Abierto un *Jupyter libreta."

@@ -10,7 +10,7 @@ import pytest
 from python_tutor.pipelines.translation.protect import IntegrityError, Protector
 
 TEXT = (
-    "Use `print()` in Python; `os.path.join` and max_len matter.\n\n"
+    "Use `print()`, which returns None; `os.path.join` and max_len matter.\n\n"
     "```python\ndef add(a, b):\n    return a + b\n```\n\n"
     'Traceback (most recent call last):\n  File "x.py", line 1, in <module>\n'
     "ZeroDivisionError: division by zero\n\n"
@@ -29,7 +29,7 @@ def test_every_kind_of_code_is_hidden(protector):
         "`print()`",
         "`os.path.join`",
         "max_len",
-        "Python",
+        "None",
         "__init__",
         "OrderedDict",
         "str.split()",
@@ -53,7 +53,7 @@ def test_placeholders_survive_apertium_and_restore_exactly(protector):
     restored = protector.restore(out, spans)
     for span in spans:
         assert span in restored
-    assert "Pitón" not in restored and "añadir" not in restored
+    assert "Ninguno" not in restored and "añadir" not in restored
 
 
 def test_restore_refuses_a_lost_or_repeated_placeholder(protector):
@@ -83,6 +83,13 @@ def test_bad_parameters_name_their_key(params, change, message):
 
 
 def test_glossary_terms_are_whole_words(protector):
-    masked, spans = protector.protect("Pythonic code is not Python code.")
-    assert spans == ["Python"]
-    assert masked.startswith("Pythonic")
+    masked, spans = protector.protect("Nonetheless it returns None.")
+    assert spans == ["None"]
+    assert masked.startswith("Nonetheless")
+
+
+def test_names_the_tutor_mode_knows_reach_it_other_camel_case_does_not(protector):
+    """NumPy, GitHub, PyTorch are names in tutor.eng.dix; DataFrame is an identifier."""
+    masked, spans = protector.protect("A NumPy array, a DataFrame and PyTorch on GitHub.")
+    assert spans == ["DataFrame"]
+    assert "NumPy" in masked and "PyTorch" in masked and "GitHub" in masked

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from python_tutor.pipelines.translation.backends import ApertiumBackend, build_backend
+from python_tutor.pipelines.translation.protect import Protector
 
 
 @pytest.fixture
@@ -57,6 +58,79 @@ def translate(backend: ApertiumBackend, english: str) -> str:
 )
 def test_programming_senses_with_agreement(tutor, english, spanish):
     assert translate(tutor, english) == spanish
+
+
+@pytest.mark.parametrize(
+    ("english", "spanish"),
+    [
+        # plain: "Escribe una Pitón funciona aquello devuelve la suma." (the snake, a verb)
+        (
+            "Write a Python function that returns the sum.",
+            "Escribe una función de Python que devuelve la suma.",
+        ),
+        # plain: "Escribe código de Pitón."
+        ("Write Python code.", "Escribe código de Python."),
+        # plain: "Regreso el *NumPy variedad."
+        ("Return the NumPy array.", "Devuelve el array de NumPy."),
+        # plain: "Leído un *JSON lima." (a format before a noun modifies it, unchanged)
+        ("Read a JSON file.", "Lee un archivo JSON."),
+        # plain: "El *CSV las limas están ordenadas."
+        ("The CSV files are sorted.", "Los archivos CSV están ordenados."),
+        # plain: "*Serialize El objeto a *JSON."
+        ("Serialize the object to JSON.", "Serializa el objeto a JSON."),
+        # plain: "Instala *pandas con *pip." (unknown words, left as they are)
+        ("Install pandas with pip.", "Instala pandas con pip."),
+        # plain: "Uso *pip instala." (the command is a name; "Use" before a name is a verb)
+        ("Use pip install.", "Utiliza pip install."),
+        # plain: "Corrido *pip instalar para  cogerlo."
+        ("Run pip install to get it.", "Ejecuta pip install para cogerlo."),
+        # plain: "Uso *pandas para mesas."
+        ("Use pandas for tables.", "Utiliza pandas para tablas."),
+        # plain: "Cargar el envase a *PyPI."
+        ("Upload the package to PyPI.", "Carga el envase a PyPI."),
+        # plain: "Abierto un *Jupyter libreta."
+        ("Open a Jupyter notebook.", "Abre una libreta de Jupyter."),
+        # plain: "El *APIs es sencillo." ("API" is feminine, la interfaz; plural "las API")
+        ("The APIs are simple.", "Las API son sencillas."),
+        # plain: "Uso el *GitHub *API."
+        ("Use the GitHub API.", "Utiliza la API de GitHub."),
+        # plain: "*Flask Es pequeño."
+        ("Flask is small.", "Flask es pequeño."),
+        # plain: "El *Django aplicación."
+        ("The Django app.", "La aplicación de Django."),
+        # plain: "*CPython Usos *SQLite." (a name as subject: the verb, not "usos")
+        ("CPython uses SQLite.", "CPython utiliza SQLite."),
+        # plain: "El *NumPy las variedades están ordenadas." (no object: "arrays" is a noun)
+        ("The NumPy arrays are sorted.", "Los arrays de NumPy están ordenados."),
+        # plain: "La biblioteca estándar de la pitón es grande."
+        ("Python's standard library is large.", "La biblioteca estándar de Python es grande."),
+    ],
+)
+def test_product_names_are_proper_nouns(tutor, english, spanish):
+    """Names stay as they are and the pair's transfer builds "noun de name" around them."""
+    assert translate(tutor, english) == spanish
+
+
+@pytest.mark.parametrize(
+    ("english", "spanish"),
+    [
+        # plain: "Escribir una función de Pitón `f(x)` aquello: Regreso la suma."
+        (
+            "Write a Python function `f(x)` that: Return the sum.",
+            "Escribe una función de Python `f(x)` que: Devuelve la suma.",
+        ),
+        # plain: "Uso un pandas `df` aquello aguanta el dato."
+        ("Use a pandas `df` that holds the data.", "Utiliza un pandas `df` que aguanta el dato."),
+        # plain: "Llamada `g()` aquello puede fallar."
+        ("Call `g()` that can fail.", "Llama `g()` que puede fallar."),
+    ],
+)
+def test_that_after_code_is_the_relative_que(params, tutor, english, spanish):
+    """Code travels as a placeholder, an unknown word; "that" after it opens a clause."""
+    protector = Protector.from_params(params["protect"])
+    masked, spans = protector.protect(english)
+    assert len(spans) == 1
+    assert protector.restore(translate(tutor, masked), spans) == spanish
 
 
 def test_the_plain_mode_still_picks_general_senses(params, apertium):

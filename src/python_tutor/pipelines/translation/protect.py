@@ -1,6 +1,6 @@
 """Hide code from translators: protected spans become placeholders, restored byte for byte.
 
-Apertium turns ``def add(a, b)`` into ``def añadir(un, b)`` and "Python" into "Pitón", so
+Apertium turns ``def add(a, b)`` into ``def añadir(un, b)`` and ``None`` into "Ninguno", so
 nothing that is code (found by ``find_code``: blocks, doctests, unfenced code, inline code and
 calls), no identifier and no glossary term may reach a backend. ``protect`` swaps each such
 span for a numbered placeholder; ``restore`` puts the original bytes back and fails loudly when
@@ -30,7 +30,8 @@ class Protector:
 
     Attributes:
         placeholder: A format string with ``{index}``; its text must survive every backend.
-        glossary: Terms kept verbatim (``Python``, library names), matched as whole words.
+        glossary: Terms kept verbatim (``True``, ``None``), matched as whole words. Names the
+            backend knows (the tutor mode's "Python") stay out, so its grammar sees them.
         identifier_patterns: Regular expressions for identifiers in prose (``snake_case``,
             ``dotted.names``, ``CamelCase``, ``__dunder__``, ``calls()``).
     """

@@ -134,8 +134,36 @@ def run_mode(rows: list[dict[str, str]], params: dict[str, Any], apertium: dict)
 
 
 def compare(rows: list[dict[str, str]], params: dict[str, Any]) -> dict[str, dict]:
-    """The before (plain Apertium) and after (tutor mode) runs."""
-    return {"before": run_mode(rows, params, PLAIN_MODE), "after": run_mode(rows, params, {})}
+    """The before (plain Apertium) and after (tutor mode) runs, and their paired difference."""
+    before, after = run_mode(rows, params, PLAIN_MODE), run_mode(rows, params, {})
+    return {"before": before, "after": after, "difference": paired_bootstrap(rows, before, after)}
+
+
+def paired_bootstrap(
+    rows: list[dict[str, str]], before: dict, after: dict, rounds: int = 1000, seed: int = 0
+) -> dict[str, float | int]:
+    """Corpus chrF gain with a 95% interval from resampling the same paragraphs for both modes
+    (paired bootstrap, as in Koehn 2004): is the gain more than the choice of paragraphs?"""
+    import numpy as np  # noqa: PLC0415
+
+    ids = [r["id"] for r in rows]
+    references = [r["es"] for r in rows]
+    generator = np.random.default_rng(seed)
+    gains = []
+    for _ in range(rounds):
+        pick = generator.integers(0, len(ids), len(ids))
+        refs = [[references[i] for i in pick]]
+        gain = sacrebleu.corpus_chrf([after["spanish"][ids[i]] for i in pick], refs).score
+        gain -= sacrebleu.corpus_chrf([before["spanish"][ids[i]] for i in pick], refs).score
+        gains.append(gain)
+    low, high = np.percentile(gains, [2.5, 97.5])
+    return {
+        "chrf_gain": round(after["chrf_corpus"] - before["chrf_corpus"], 2),
+        "ci95_low": round(float(low), 2),
+        "ci95_high": round(float(high), 2),
+        "rounds": rounds,
+        "share_not_better": round(float(np.mean(np.array(gains) <= 0)), 4),
+    }
 
 
 def cpu_model() -> str:
@@ -175,6 +203,12 @@ def report(rows: list[dict[str, str]], result: dict[str, dict], command: str, ex
         f"| metric | before (`{before['backend']}`) | after (`{after['backend']}`) |",
         "|---|---:|---:|",
         *(f"| {name} | {before[key]} | {after[key]} |" for name, key in METRICS),
+        "",
+        f"chrF gain: {result['difference']['chrf_gain']:+.2f}, 95% paired bootstrap interval "
+        f"[{result['difference']['ci95_low']:+.2f}, {result['difference']['ci95_high']:+.2f}] "
+        f"over {result['difference']['rounds']} resamples of the paragraphs (share of "
+        f"resamples where the tutor mode is not better: "
+        f"{result['difference']['share_not_better']}).",
         "",
         f"Wrong terms before, by term: {before['wrong_terms_by_term']}.",
         f"Wrong terms after, by term: {after['wrong_terms_by_term'] or 'none'}.",

@@ -41,5 +41,7 @@ def test_before_and_after_on_a_few_rows(bench):
     assert after["wrong_terms"] == 0
     assert after["chrf_corpus"] > before["chrf_corpus"]
     assert after["spanish"]["ref062"].startswith("Devuelve un objeto")
+    gain = result["difference"]
+    assert gain["ci95_low"] <= gain["chrf_gain"] <= gain["ci95_high"]
     page = bench.report(rows, result, "python benchmarks/translation_quality.py", examples=1)
     assert "| wrong programming terms | " in page and "ref008" in page

@@ -14,10 +14,11 @@ import pandas as pd
 import pytest
 
 from python_tutor.pipelines.translation import nodes, protect
-from python_tutor.pipelines.translation.nodes import check_translations, translate_examples
+from python_tutor.pipelines.translation.nodes import check_translations
 
 from .fakes import KeywordBackend
 from .test_find_code import ALPACA_OUTPUT
+from .test_pipeline import run_translate
 
 RESPONSES = {
     "alpaca": ALPACA_OUTPUT,
@@ -43,16 +44,7 @@ EXAMPLES = pd.DataFrame(
 def run(params, monkeypatch, cache) -> tuple[pd.DataFrame, pd.DataFrame]:
     backend = KeywordBackend()
     monkeypatch.setattr(nodes, "build_backend", lambda *_, **__: backend)
-    candidates, stats = translate_examples(
-        EXAMPLES,
-        cache,
-        params["backend"],
-        params["batching"],
-        params["retry"],
-        params["protect"],
-        params["segment"],
-        False,
-    )
+    candidates, stats = run_translate(EXAMPLES, cache, params)
     kept, rejected, _, _ = check_translations(
         candidates, stats, params["protect"], params["quality"]
     )

@@ -43,8 +43,10 @@ def scratch_project(folder: Path) -> Path:
         if source.is_file() and source.suffix in {".csv", ".jsonl"}:
             shutil.copy(source, raw / source.name)
     (folder / ".cache").mkdir()
-    for converter in (ROOT / ".cache").glob("llama.cpp-*"):
-        (folder / ".cache" / converter.name).symlink_to(converter)
+    # Set-up products of `make`: llama.cpp's converter and the compiled Apertium tutor mode.
+    for product in [*(ROOT / ".cache").glob("llama.cpp-*"), ROOT / ".cache" / "apertium"]:
+        if product.exists():
+            (folder / ".cache" / product.name).symlink_to(product.resolve())
     return folder
 
 

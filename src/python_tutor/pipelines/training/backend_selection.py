@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from python_tutor.precision import NativeSupport, probe, resolve_precision
+from python_tutor.precision import NativeSupport, normalise, probe, resolve_precision
 
 logger = logging.getLogger(__name__)
 
@@ -114,7 +114,7 @@ def select_precision(requested: str, hardware: Hardware) -> tuple[str, str | Non
     """
     key = "training.model.precision"
     device = hardware.device
-    if requested in {"fp16", "float16"} and not hardware.cuda:
+    if normalise(requested, key) == "fp16" and not hardware.cuda:
         best = resolve_precision("auto", key, device, hardware.native).name
         return best, f"{key}: fp16 mixed precision needs CUDA"
     return resolve_precision(requested, key, device, hardware.native).name, None

@@ -55,7 +55,11 @@ def resolved_precisions(project: Path) -> dict[str, str]:
     reports = project / "data" / "08_reporting"
 
     def read(name: str) -> object:
+        """A report, versioned (``<name>/<version>/<name>``, the latest) or not."""
         path = reports / name
+        if path.is_dir():
+            versions = sorted(path.glob(f"*/{name}"))
+            path = versions[-1] if versions else path
         return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
 
     converted = sorted((project / "data" / "06_models" / "base").glob("*/provenance.json"))
@@ -97,6 +101,7 @@ def emulation() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, help="write the Markdown table here")
+    parser.add_argument("--keep", type=Path, help="copy the run's data/08_reporting here")
     args = parser.parse_args()
     kedro = Path(sys.executable).with_name("kedro")
     env = {
@@ -123,6 +128,8 @@ def main() -> None:
             rows.append((stage, time.perf_counter() - began))
             print(f"{stage}: {rows[-1][1]:.1f} s", flush=True)
         precisions = resolved_precisions(project)
+        if args.keep:
+            shutil.copytree(project / "data" / "08_reporting", args.keep, dirs_exist_ok=True)
     total = sum(seconds for _, seconds in rows)
     support = probe()
     lines = [

@@ -86,16 +86,9 @@ def dig(record: object, *keys: str) -> object:
     return record
 
 
-def emulation() -> str:
-    """The CPU-emulating variables set for this run, stated plainly; '' when none."""
-    found = [f"{name}={os.environ[name]}" for name in EMULATION_VARIABLES if name in os.environ]
-    if not found:
-        return ""
-    return (
-        f"**Emulated CPU**: run with `{' '.join(found)}`, so torch and oneDNN use only those "
-        "instructions; this is NOT a real CPU of that kind (memory, caches and clocks are this "
-        "machine's)."
-    )
+def emulation_variables() -> list[str]:
+    """``NAME=value`` of the CPU-emulating variables set for this run."""
+    return [f"{name}={os.environ[name]}" for name in EMULATION_VARIABLES if name in os.environ]
 
 
 def main() -> None:
@@ -132,17 +125,28 @@ def main() -> None:
             shutil.copytree(project / "data" / "08_reporting", args.keep, dirs_exist_ok=True)
     total = sum(seconds for _, seconds in rows)
     support = probe()
+    emulated = emulation_variables()
     lines = [
         "# Default CPU run, pipeline by pipeline",
         "",
-        f"Command: `.venv/bin/python benchmarks/default_run.py --out {args.out}`  ",
+        f"Command: `{' '.join([*emulated, '.venv/bin/python'])} benchmarks/default_run.py "
+        f"--out {args.out}`  ",
         f"Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.  ",
         f"Machine: {host} (shared: timings drift); "
         f"load average {', '.join(f'{x:.1f}' for x in os.getloadavg())} at the end.  ",
         f"oneDNN native bf16: {support.cpu_bf16}. Compute precision per stage (`auto`): "
         + ", ".join(f"{stage} {value}" for stage, value in precisions.items())
         + ".",
-        *([emulation(), ""] if emulation() else [""]),
+        *(
+            [
+                f"**Emulated CPU**: run with `{' '.join(emulated)}`, so torch and oneDNN use only "
+                "those instructions; this is NOT a real CPU of that kind (clocks, caches and "
+                "memory are this machine's; llama.cpp is not affected).",
+                "",
+            ]
+            if emulated
+            else [""]
+        ),
         "| pipeline | wall seconds |",
         "|---|---:|",
         *(f"| {stage} | {seconds:.1f} |" for stage, seconds in rows),

@@ -118,9 +118,9 @@ def test_merge_computes_in_the_resolved_precision_and_stores_save_dtype(
         cuda=False, cuda_bf16=False, cpu_bf16=cpu_bf16, cpu_fp16=False
     )
     monkeypatch.setattr(precision, "probe", lambda: support)
-    assert export_params["merge"]["compute_dtype"] == "auto"  # the shipped default
     plan = {**exported["plan"], "scratch_dir": str(tmp_path)}
-    merged_dir, stats = merge_lora_adapter(plan, export_params["merge"])
+    merge = {**export_params["merge"], "compute_dtype": "auto"}
+    merged_dir, stats = merge_lora_adapter(plan, merge)
     assert stats["compute_precision"]["precision"] == computed
     assert stats["max_weight_change"] > 0.01
     assert json.loads((merged_dir / "config.json").read_text())["dtype"] == "bfloat16"

@@ -12,7 +12,10 @@ LLAMA_SDIST_DIR := .cache/llama-cpp-python
 LLAMA_SDIST := $(LLAMA_SDIST_DIR)/llama_cpp_python-$(LLAMA_CPP_VERSION).tar.gz
 # llama.cpp's converter scripts, unpacked from the same sdist as the runtime (one version).
 LLAMA_CPP_SRC := .cache/llama.cpp-$(LLAMA_CPP_VERSION)
-# Portable SIMD flags: the native build segfaults on this CPU family (AMX path), see docs.
+# Portable SIMD flags, not -march=native: one build runs on every x86-64 CPU with AVX2 (Intel
+# Haswell / AMD Zen and newer), AVX512 and AMX ones included (the native build segfaulted on an
+# AMX CPU). A CPU without AVX2 needs `make LLAMA_CMAKE_ARGS="-DGGML_NATIVE=OFF"`
+# (docs/precision.md); llama.cpp's GGUF matmuls are integer/fp32 kernels, bf16 plays no part.
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
 
 export KEDRO_DISABLE_TELEMETRY := true

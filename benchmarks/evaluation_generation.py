@@ -26,7 +26,9 @@ import torch
 from llama_cpp import Llama
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
+from python_tutor.machine import machine
 from python_tutor.pipelines.evaluation.sandbox import run_snippet
+from python_tutor.precision import resolve_precision
 
 PROMPTS = [
     f"Escribe una función de Python que devuelva el doble de {i} y explica cómo funciona."
@@ -110,8 +112,9 @@ def main() -> None:
         f".venv/bin/python benchmarks/evaluation_generation.py --model {args.model} "
         f"--gguf {args.gguf} --new-tokens {args.new_tokens} --out {args.out}`",
         "",
-        f"Machine: {platform.machine()}, {os.cpu_count()} cores (shared), Python "
-        f"{platform.python_version()}, {platform.platform()}. Load average at the end: "
+        f"Machine: {machine()} (shared), {platform.platform()}. `torch_dtype: auto` resolves to "
+        f"{resolve_precision('auto', 'evaluation.runtime.torch_dtype').torch_name} here. "
+        "Load average at the end: "
         f"{load:.1f} (other jobs share these cores: numbers are lower bounds on speed).",
         "",
         "| runtime | dtype | threads | batch | seconds | tokens | tokens/s |",

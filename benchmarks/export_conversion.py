@@ -21,6 +21,7 @@ import torch
 import yaml
 from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
+from python_tutor.machine import machine
 from python_tutor.pipelines.export.convert import convert_checkpoint, gguf_file_name
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -98,8 +99,7 @@ def main() -> None:
         f"benchmarks/export_conversion.py --outtypes {args.outtypes}"
         f"{' --with-1b' if args.with_1b else ''} --out <this file>`",
         "",
-        f"Machine: {platform.machine()}, {os.cpu_count()} cores (shared), Python "
-        f"{platform.python_version()}, {platform.platform()}. Converter: "
+        f"Machine: {machine()} (shared), {platform.platform()}. Converter: "
         f"`{params['converter']['dir']}/convert_hf_to_gguf.py`, one subprocess per row (its "
         "start-up, about the imports of torch and transformers, is included). Load average at "
         f"the end: {os.getloadavg()[0]:.1f} (other jobs share these cores: times are upper "

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -30,6 +29,8 @@ from pathlib import Path
 
 import psutil
 import yaml
+
+from python_tutor.machine import machine
 
 ROOT = Path(__file__).resolve().parents[1]
 PIPELINES = "ingestion,translation,formatting"
@@ -43,24 +44,6 @@ LAYERS = (
     "07_model_output",
     "08_reporting",
 )
-
-
-def machine() -> str:
-    """CPU model, the flags that decide speed here, cores and the load when measured."""
-    model, flags = platform.processor() or "unknown", set()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name") and model in {"unknown", "", "x86_64"}:
-                model = line.split(":", 1)[1].strip()
-            if line.startswith("flags"):
-                flags = set(line.split(":", 1)[1].split())
-    wanted = [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if f in flags]
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return (
-        f"{model}, {os.cpu_count()} cores, flags {' '.join(wanted) or 'none of avx2/avx512'}; "
-        f"Python {platform.python_version()}; load average {load} at the start"
-    )
 
 
 def project_copy(folder: Path, data: Path) -> Path:

@@ -16,11 +16,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from python_tutor.machine import machine
+from python_tutor.precision import probe, resolve_precision
 
 ROOT = Path(__file__).resolve().parents[1]
 MODES = {
@@ -96,8 +98,9 @@ def main() -> None:
         f"Command: `.venv/bin/python benchmarks/train_cpu_precision.py --steps {args.steps} "
         f"--batch {args.batch} --length {args.length} --out <this file>`",
         "",
-        f"Machine: {platform.machine()}, {os.cpu_count()} cores (shared), Python "
-        f"{platform.python_version()}. Base: `{shown}`, "
+        f"Machine: {machine()} (shared); oneDNN native bf16: {probe().cpu_bf16} "
+        f"(`auto` trains in {resolve_precision('auto', 'training.model.precision').name}). "
+        f"Base: `{shown}`, "
         f"LoRA r=16 on all 7 projections, batch {args.batch} x {args.length} tokens. "
         f"Load average at the end: {os.getloadavg()[0]:.1f} (other jobs share these cores).",
         "",

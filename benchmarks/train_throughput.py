@@ -67,6 +67,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from python_tutor.machine import machine
+
 ROOT = Path(__file__).resolve().parents[1]
 
 # The real Llama-3.2 shapes (FACTS.md); "tiny" is for --dry-run on a CPU.
@@ -933,7 +935,8 @@ def markdown(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
         "",
         f"Command: `{meta['command']}`",
         "",
-        f"Date: {meta['date']}. Machine: {meta['device']}; {meta['libraries']}.",
+        f"Date: {meta['date']}. Machine: {meta['device']}; host {meta.get('host', 'unrecorded')}; "
+        f"{meta['libraries']}.",
         "",
         f"Data: {meta['data']}",
         "",
@@ -1202,6 +1205,7 @@ def describe(
         "command": "python " + " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "device": torch.cuda.get_device_name() if device == "cuda" else "cpu",
+        "host": machine(),
         "libraries": ", ".join(f"{k} {v}" for k, v in _versions().items()),
         "data": (
             f"{len(lengths)} conversations ({sum(lengths):,} tokens; length min {min(lengths)}, "

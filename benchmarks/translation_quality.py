@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import sys
 from collections import Counter
 from datetime import UTC, datetime
@@ -27,6 +26,7 @@ import pandas as pd
 import sacrebleu
 import yaml
 
+from python_tutor.machine import machine
 from python_tutor.pipelines.translation.backends import build_backend
 from python_tutor.pipelines.translation.nodes import check_translations, translate_examples
 from python_tutor.pipelines.translation.terminology import wrong_terms
@@ -166,16 +166,6 @@ def paired_bootstrap(
     }
 
 
-def cpu_model() -> str:
-    """The CPU's model name (Linux), else the architecture."""
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.machine()
-
-
 METRICS = [
     ("chrF (corpus)", "chrf_corpus"),
     ("chrF (mean of sentences)", "chrf_sentence_mean"),
@@ -194,8 +184,7 @@ def report(rows: list[dict[str, str]], result: dict[str, dict], command: str, ex
         "# Translation quality: plain Apertium vs the tutor mode",
         "",
         f"Command: `{command}`",
-        f"Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC. Machine: {cpu_model()}, "
-        f"Python {platform.python_version()}.",
+        f"Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC. Machine: {machine()}.",
         f"Reference set: `tests/data/translation_reference.jsonl`, {len(rows)} paragraphs of "
         "standard-library docstrings with human Spanish references; translated through "
         "`translate_examples` and `check_translations` with a cold in-memory cache.",
@@ -249,7 +238,7 @@ def main(argv: list[str] | None = None) -> None:
     args.out.write_text(report(rows, result, command.strip(), args.examples), encoding="utf-8")
     args.out.with_suffix(".json").write_text(
         json.dumps(
-            {"command": command.strip(), "cpu": cpu_model(), **result}, indent=1, ensure_ascii=False
+            {"command": command.strip(), "cpu": machine(), **result}, indent=1, ensure_ascii=False
         )
         + "\n",
         encoding="utf-8",

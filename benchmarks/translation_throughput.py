@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import sys
 import tempfile
 import threading
 import time
@@ -27,6 +26,7 @@ from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 
 from python_tutor.datasets.translation_cache import TranslationCache
+from python_tutor.machine import machine
 from python_tutor.pipelines.translation.backends import DeepTranslatorBackend
 from python_tutor.pipelines.translation.engine import translate_segments
 from python_tutor.pipelines.translation.nodes import translate_examples
@@ -148,9 +148,8 @@ def main() -> None:
         f"benchmarks/translation_throughput.py --latency {args.latency} "
         f"--batch-size {args.batch_size} --levels {args.levels} --out <this file>`",
         "",
-        f"Machine: {platform.machine()}, {platform.processor() or 'cpu'}, "
-        f"{os.cpu_count()} cores (shared), Python {sys.version.split()[0]}, "
-        f"{platform.platform()}. Sample data: {len(examples)} examples. Load average at "
+        f"Machine: {machine()} (shared), {platform.platform()}. "
+        f"Sample data: {len(examples)} examples. Load average at "
         f"the end: {os.getloadavg()[0]:.1f} (other jobs share these cores: times are upper "
         "bounds).",
         "",

@@ -47,25 +47,28 @@ class TestPackageReference:
     def test_converts_once_then_reuses(self, tmp_path, tiny_llama_dir, monkeypatch):
         calls = []
 
-        def fake_convert(gguf: Path, target: Path, dtype: str) -> None:
-            calls.append((gguf.name, dtype))
+        def fake_convert(gguf: Path, target: Path, dtype: str, compute_dtype: str) -> str:
+            calls.append((gguf.name, dtype, compute_dtype))
             shutil.copytree(tiny_llama_dir, target, dirs_exist_ok=True)
+            return "fp32"
 
         monkeypatch.setattr(module, "convert_gguf", fake_convert)
-        dataset = BaseModelDataset(reference=SMOLLM2, path=str(tmp_path))
+        dataset = BaseModelDataset(reference=SMOLLM2, path=str(tmp_path), compute_dtype="float32")
         assert not dataset.exists()
         first = dataset.load()
         second = BaseModelDataset(reference=SMOLLM2, path=str(tmp_path)).load()
         assert first == second == tmp_path / slug(SMOLLM2)
-        assert calls == [("SmolLM2-135M-Instruct.Q4_1.gguf", "bfloat16")]
-        assert json.loads((first / MARKER).read_text())["kind"] == "package"
+        assert calls == [("SmolLM2-135M-Instruct.Q4_1.gguf", "bfloat16", "float32")]
+        provenance = json.loads((first / MARKER).read_text())
+        assert provenance["kind"] == "package"
+        assert (provenance["dtype"], provenance["compute_precision"]) == ("bfloat16", "fp32")
         assert dataset.exists()
         assert not list(tmp_path.glob(".*"))  # no scratch directory left behind
 
     def test_a_concurrent_finished_copy_wins(self, tmp_path, tiny_llama_dir, monkeypatch):
         target = tmp_path / slug(SMOLLM2)
 
-        def slow_convert(gguf: Path, scratch: Path, dtype: str) -> None:
+        def slow_convert(gguf: Path, scratch: Path, dtype: str, compute_dtype: str) -> None:
             shutil.copytree(tiny_llama_dir, scratch, dirs_exist_ok=True)
             # meanwhile another process finishes the same reference
             shutil.copytree(tiny_llama_dir, target)
@@ -77,7 +80,7 @@ class TestPackageReference:
         assert [p.name for p in tmp_path.iterdir()] == [target.name]
 
     def test_failed_conversion_leaves_nothing_marked(self, tmp_path, monkeypatch):
-        def broken(gguf: Path, target: Path, dtype: str) -> None:
+        def broken(gguf: Path, target: Path, dtype: str, compute_dtype: str) -> None:
             (target / "config.json").write_text("{}")  # half a checkpoint, no tokenizer
 
         monkeypatch.setattr(module, "convert_gguf", broken)

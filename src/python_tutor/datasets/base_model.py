@@ -34,6 +34,9 @@ from typing import Any
 
 from kedro.io import AbstractDataset, DatasetError
 
+from python_tutor.machine import cpu
+from python_tutor.precision import resolve_precision
+
 from .atomic import sync_tree, write_text
 
 logger = logging.getLogger(__name__)
@@ -80,27 +83,34 @@ def find_package_file(reference: str) -> Path:
     return path
 
 
-def convert_gguf(gguf: Path, target: Path, dtype: str) -> None:
+def convert_gguf(gguf: Path, target: Path, dtype: str, compute_dtype: str = "auto") -> str:
     """Dequantise a LLaMA-family GGUF into a plain checkpoint (weights, tokenizer, template).
 
     transformers loads GGUF with a ``quantization_config`` that blocks ``save_pretrained``; a
     fresh model from the same config without it, given the dequantised weights, saves normally.
+    The work runs in the precision ``compute_dtype`` resolves to (python_tutor.precision); the
+    checkpoint is stored in ``dtype`` whatever the machine.
+
+    Returns:
+        The compute precision used (bf16 | fp16 | fp32).
     """
     import torch  # noqa: PLC0415 - heavy, only when a conversion is needed
     from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: PLC0415
 
-    torch_dtype = getattr(torch, dtype)
-    loaded = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    precision = resolve_precision(compute_dtype, "base_model.compute_dtype (catalog)")
+    working = getattr(torch, precision.torch_name)
+    loaded = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=working)
     tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
     config = loaded.config
     if hasattr(config, "quantization_config"):
         del config.quantization_config
     config.dtype = dtype
-    model = AutoModelForCausalLM.from_config(config, dtype=torch_dtype)
+    model = AutoModelForCausalLM.from_config(config, dtype=working)
     model.load_state_dict(loaded.state_dict())
-    model.to(torch_dtype).save_pretrained(target, safe_serialization=True)
+    model.to(getattr(torch, dtype)).save_pretrained(target, safe_serialization=True)
     model.generation_config.save_pretrained(target)
     tokenizer.save_pretrained(target)
+    return precision.name
 
 
 def download_hub(repo_id: str, target: Path) -> None:
@@ -131,7 +141,8 @@ class BaseModelDataset(AbstractDataset[Path, Path]):
           type: python_tutor.datasets.base_model.BaseModelDataset
           reference: ${globals:base_model}
           path: data/06_models/base
-          dtype: bfloat16   # weights of a converted GGUF
+          dtype: bfloat16   # stored weights of a converted GGUF
+          compute_dtype: auto  # precision the conversion runs in (python_tutor.precision)
     """
 
     def __init__(
@@ -140,11 +151,13 @@ class BaseModelDataset(AbstractDataset[Path, Path]):
         reference: str,
         path: str,
         dtype: str = "bfloat16",
+        compute_dtype: str = "auto",
         metadata: dict[str, Any] | None = None,
     ) -> None:
         self._reference = str(reference)
         self._root = Path(path)
         self._dtype = dtype
+        self._compute_dtype = compute_dtype
         self.metadata = metadata
 
     def load(self) -> Path:
@@ -156,10 +169,10 @@ class BaseModelDataset(AbstractDataset[Path, Path]):
         if (target / MARKER).is_file():
             return self._reused(target)
         if local is not None:
-            kind, build = "gguf_file", lambda tmp: convert_gguf(local, tmp, self._dtype)
+            kind, build = "gguf_file", lambda tmp: self._convert(local, tmp)
         elif self._reference.startswith(PACKAGE_PREFIX):
             gguf = find_package_file(self._reference)
-            kind, build = "package", lambda tmp: convert_gguf(gguf, tmp, self._dtype)
+            kind, build = "package", lambda tmp: self._convert(gguf, tmp)
         elif _HUB_ID.match(self._reference):
             kind, build = "hub", lambda tmp: download_hub(self._reference, tmp)
         else:
@@ -180,6 +193,9 @@ class BaseModelDataset(AbstractDataset[Path, Path]):
             return path
         return None
 
+    def _convert(self, gguf: Path, scratch: Path) -> str:
+        return convert_gguf(gguf, scratch, self._dtype, compute_dtype=self._compute_dtype)
+
     def _reused(self, target: Path) -> Path:
         recorded = json.loads((target / MARKER).read_text(encoding="utf-8"))
         if recorded.get("reference") != self._reference:
@@ -194,7 +210,7 @@ class BaseModelDataset(AbstractDataset[Path, Path]):
         self._root.mkdir(parents=True, exist_ok=True)
         scratch = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=self._root))
         try:
-            build(scratch)
+            computed_in = build(scratch)
             _checked_checkpoint(scratch, self._reference)
             sync_tree(scratch)  # on disk before the rename makes it visible
             if (target / MARKER).is_file():  # another run finished first: use its copy
@@ -207,7 +223,9 @@ class BaseModelDataset(AbstractDataset[Path, Path]):
         provenance = {
             "reference": self._reference,
             "kind": kind,
-            "dtype": self._dtype if kind != "hub" else "as published",
+            "dtype": self._dtype if kind != "hub" else "as published",  # stored
+            "compute_precision": computed_in,  # None: downloaded, nothing computed
+            "cpu": cpu(),
             "materialised_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
         write_text(target / MARKER, json.dumps(provenance, indent=2))

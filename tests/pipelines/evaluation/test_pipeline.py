@@ -155,6 +155,35 @@ class TestTransformersModels:
         assert tuned["artifact"]["provenance"]["chat_template"] == "chatml"
         assert tuned["artifact"]["base_path"] == str(tiny_llama_dir)
 
+    @pytest.mark.parametrize(
+        ("torch_dtype", "cpu_bf16", "expected", "warned"),
+        [
+            ("auto", True, "bfloat16", False),
+            ("auto", False, "float32", False),
+            ("bfloat16", False, "bfloat16", True),  # explicit: kept, called slow
+        ],
+    )
+    def test_torch_dtype_goes_through_the_precision_rule(  # noqa: PLR0913, PLR0917
+        self, tiny_llama_dir, params, monkeypatch, caplog, torch_dtype, cpu_bf16, expected, warned
+    ):
+        import torch
+
+        from python_tutor import precision
+        from python_tutor.pipelines.evaluation.models import load_transformers_model
+
+        support = precision.NativeSupport(
+            cuda=False, cuda_bf16=False, cpu_bf16=cpu_bf16, cpu_fp16=False
+        )
+        monkeypatch.setattr(precision, "probe", lambda: support)
+        monkeypatch.setattr(precision, "_WARNED", set())
+        runtime = {**params["runtime"], "torch_dtype": torch_dtype}
+        with caplog.at_level("WARNING", logger="python_tutor.precision"):
+            loaded = load_transformers_model(tiny_llama_dir, None, runtime)
+        assert loaded.model.dtype == getattr(torch, expected)
+        assert loaded.precision.torch_name == expected
+        messages = [r.getMessage() for r in caplog.records]
+        assert any("evaluation.runtime.torch_dtype" in m for m in messages) == warned
+
     def test_loss_scores_exactly_the_assistant_tokens(self, prompts, tiny_llama_dir, params):
         from transformers import AutoTokenizer
 

@@ -104,3 +104,23 @@ def test_lora_gguf_switched_off_still_records_the_run(tmp_path):
     assert record["exported"] is False
     assert json.loads((folder / "lora_export.json").read_text()) == record
     assert not list(folder.glob("*.gguf"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("cpu_bf16", "computed"), [(True, "bf16"), (False, "fp32")])
+def test_merge_computes_in_the_resolved_precision_and_stores_save_dtype(
+    exported, export_params, tmp_path, monkeypatch, cpu_bf16, computed
+):
+    from python_tutor import precision
+    from python_tutor.pipelines.export.nodes import merge_lora_adapter
+
+    support = precision.NativeSupport(
+        cuda=False, cuda_bf16=False, cpu_bf16=cpu_bf16, cpu_fp16=False
+    )
+    monkeypatch.setattr(precision, "probe", lambda: support)
+    plan = {**exported["plan"], "scratch_dir": str(tmp_path)}
+    merge = {**export_params["merge"], "compute_dtype": "auto"}
+    merged_dir, stats = merge_lora_adapter(plan, merge)
+    assert stats["compute_precision"]["precision"] == computed
+    assert stats["max_weight_change"] > 0.01
+    assert json.loads((merged_dir / "config.json").read_text())["dtype"] == "bfloat16"

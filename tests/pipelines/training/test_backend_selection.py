@@ -15,12 +15,21 @@ from python_tutor.pipelines.training.backend_selection import (
     select_backend,
     select_precision,
 )
+from python_tutor.precision import NativeSupport
 
-CPU = Hardware(cuda=False, cuda_bf16=False, cpu_bf16=False, unsloth=False, bitsandbytes=False)
-CPU_BF16 = Hardware(cuda=False, cuda_bf16=False, cpu_bf16=True, unsloth=False, bitsandbytes=False)
-H200 = Hardware(cuda=True, cuda_bf16=True, cpu_bf16=True, unsloth=True, bitsandbytes=True)
+AVX2 = NativeSupport(cuda=False, cuda_bf16=False, cpu_bf16=False, cpu_fp16=False)
+AMX = NativeSupport(cuda=False, cuda_bf16=False, cpu_bf16=True, cpu_fp16=True)
+CPU = Hardware(native=AVX2, unsloth=False, bitsandbytes=False)
+CPU_BF16 = Hardware(native=AMX, unsloth=False, bitsandbytes=False)
+H200 = Hardware(
+    native=NativeSupport(cuda=True, cuda_bf16=True, cpu_bf16=True, cpu_fp16=True),
+    unsloth=True,
+    bitsandbytes=True,
+)
 T4_NO_UNSLOTH = Hardware(
-    cuda=True, cuda_bf16=False, cpu_bf16=False, unsloth=False, bitsandbytes=True
+    native=NativeSupport(cuda=True, cuda_bf16=False, cpu_bf16=False, cpu_fp16=False),
+    unsloth=False,
+    bitsandbytes=True,
 )
 GPU_RECIPE = {"load_in_4bit": True, "precision": "auto"}
 GPU_SFT = {"optim": "adamw_8bit"}
@@ -30,14 +39,14 @@ class TestDetectHardware:
     def test_reads_cuda_and_unsloth_without_importing_them(self, monkeypatch):
         real_find_spec = importlib.util.find_spec
         monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-        monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: True)
+        monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation: True)
         monkeypatch.setattr(
             importlib.util,
             "find_spec",
             lambda name, *a: object() if name == "unsloth" else real_find_spec(name, *a),
         )
         hardware = detect_hardware()
-        assert hardware.cuda and hardware.cuda_bf16 and hardware.unsloth
+        assert hardware.cuda and hardware.native.cuda_bf16 and hardware.unsloth
         assert select_backend("auto", hardware) == "unsloth"
 
     def test_cpu_without_unsloth_picks_hf(self, monkeypatch):
@@ -74,6 +83,10 @@ class TestSelectBackend:
 
 
 class TestSelectPrecision:
+    @pytest.fixture(autouse=True)
+    def _fresh_warnings(self, monkeypatch):
+        monkeypatch.setattr("python_tutor.precision._WARNED", set())
+
     @pytest.mark.parametrize(
         ("requested", "hardware", "expected", "fell_back"),
         [
@@ -81,8 +94,8 @@ class TestSelectPrecision:
             ("auto", T4_NO_UNSLOTH, "fp16", False),
             ("auto", CPU_BF16, "bf16", False),
             ("auto", CPU, "fp32", False),
-            ("bf16", T4_NO_UNSLOTH, "fp16", True),
-            ("bf16", CPU, "fp32", True),
+            ("bf16", T4_NO_UNSLOTH, "bf16", False),  # honoured, logged as emulated
+            ("bf16", CPU, "bf16", False),
             ("fp16", CPU_BF16, "bf16", True),
             ("fp16", CPU, "fp32", True),
             ("fp16", H200, "fp16", False),
@@ -93,6 +106,14 @@ class TestSelectPrecision:
         precision, note = select_precision(requested, hardware)
         assert precision == expected
         assert (note is not None) == fell_back
+
+    def test_emulated_bf16_is_kept_and_called_slow_once(self, caplog):
+        with caplog.at_level(logging.WARNING):
+            first = select_precision("bf16", CPU)
+            second = select_precision("bf16", CPU)
+        assert first == second == ("bf16", None)
+        slow = [r.getMessage() for r in caplog.records if "emulated" in r.getMessage()]
+        assert len(slow) == 1 and "training.model.precision" in slow[0]
 
     def test_unknown_precision_names_the_key(self):
         with pytest.raises(ValueError, match="training.model.precision"):
@@ -120,9 +141,7 @@ class TestPlanTraining:
         assert sum("adamw_8bit" in m and "adamw_torch" in m for m in messages) == 1
 
     def test_four_bit_needs_bitsandbytes_even_on_cuda(self):
-        no_bnb = Hardware(
-            cuda=True, cuda_bf16=True, cpu_bf16=True, unsloth=False, bitsandbytes=False
-        )
+        no_bnb = Hardware(native=H200.native, unsloth=False, bitsandbytes=False)
         plan = plan_training("hf", GPU_RECIPE, GPU_SFT, no_bnb)
         assert not plan.load_in_4bit and plan.optim == "adamw_torch"
         assert all("bitsandbytes" in note for note in plan.fallbacks)

@@ -13,10 +13,15 @@ from python_tutor.pipelines.training.trainers import (
     sft_config_fields,
     sft_config_kwargs,
 )
+from python_tutor.precision import NativeSupport
 
 from .conftest import SYSTEM, conversation
 
-CPU = Hardware(cuda=False, cuda_bf16=False, cpu_bf16=False, unsloth=False, bitsandbytes=False)
+CPU = Hardware(
+    native=NativeSupport(cuda=False, cuda_bf16=False, cpu_bf16=False, cpu_fp16=False),
+    unsloth=False,
+    bitsandbytes=False,
+)
 
 
 def build(base_model, params, chat_template, conversations):

@@ -18,6 +18,8 @@ from typing import Any
 from tqdm import tqdm
 
 from python_tutor.chat_templates import ChatTemplate, render, resolve_chat_template
+from python_tutor.machine import cpu_threads
+from python_tutor.precision import Precision, resolve_precision
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +45,7 @@ class LoadedModel:
     model: Any
     tokenizer: Any
     template: ChatTemplate
+    precision: Precision
 
 
 def load_transformers_model(
@@ -51,14 +54,17 @@ def load_transformers_model(
     """The base checkpoint, with the LoRA adapter merged in when one is given.
 
     The fine-tuned model uses the tokenizer (and chat template) saved with its adapter, the
-    base its own: each is prompted in the layout it was built for.
+    base its own: each is prompted in the layout it was built for. The models run on the CPU in
+    the precision ``runtime.torch_dtype`` resolves to (python_tutor.precision).
     """
     import torch  # noqa: PLC0415
     from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: PLC0415
 
-    torch.set_num_threads(int(runtime["torch_threads"]))
-    dtype = getattr(torch, runtime["torch_dtype"])
-    model = AutoModelForCausalLM.from_pretrained(base_model, dtype=dtype)
+    torch.set_num_threads(cpu_threads(runtime["torch_threads"]))
+    precision = resolve_precision(runtime["torch_dtype"], "evaluation.runtime.torch_dtype")
+    model = AutoModelForCausalLM.from_pretrained(
+        base_model, dtype=getattr(torch, precision.torch_name)
+    )
     tokenizer_dir = base_model
     if adapter is not None:
         from peft import PeftModel  # noqa: PLC0415
@@ -71,7 +77,7 @@ def load_transformers_model(
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
     template = resolve_chat_template(runtime["chat_template"], tokenizer)
-    return LoadedModel(model=model, tokenizer=tokenizer, template=template)
+    return LoadedModel(model=model, tokenizer=tokenizer, template=template, precision=precision)
 
 
 def assistant_loss(
@@ -174,7 +180,7 @@ def load_gguf_model(gguf_model: Path, runtime: Mapping[str, Any]) -> Any:
     return Llama(
         model_path=str(gguf_model),
         n_ctx=int(runtime["gguf_context"]),
-        n_threads=int(runtime["gguf_threads"]),
+        n_threads=cpu_threads(runtime["gguf_threads"]),
         seed=int(runtime["seed"]),
         verbose=False,
     )

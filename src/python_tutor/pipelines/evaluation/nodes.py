@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from python_tutor.machine import cpu
 from python_tutor.modelfile import gguf_prompts, parse_modelfile
 
 from . import metrics as m
@@ -203,6 +204,7 @@ def _transformers_outputs(  # noqa: PLR0917 - the two node functions below name 
             )
     outputs = _outputs(name, artifact, answers, prompts)
     outputs["loss"] = loss
+    outputs["precision"] = loaded.precision.as_dict()
     logger.info("%s: assistant loss %.3f on %d tokens", name, loss["loss"], loss["scored_tokens"])
     return outputs
 
@@ -323,6 +325,9 @@ def _model_metrics(
         "generated_tokens": tokens,
         "generation_seconds": round(seconds, 3),
         "tokens_per_second": tokens / seconds if seconds else None,
+        # transformers' compute precision (None for the GGUF: its outtype) and the CPU it ran on
+        "precision": outputs.get("precision"),
+        "cpu": cpu(),
     }
 
 

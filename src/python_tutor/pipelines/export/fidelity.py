@@ -22,6 +22,9 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from python_tutor.machine import cpu_threads
+from python_tutor.precision import resolve_precision
+
 logger = logging.getLogger(__name__)
 
 GGUF_TEMPLATE_KEY = "tokenizer.chat_template"
@@ -106,9 +109,10 @@ def measure_fidelity(
     )
 
     started = time.perf_counter()
+    precision = resolve_precision(settings["torch_dtype"], "export.fidelity.torch_dtype")
     tokenizer = AutoTokenizer.from_pretrained(merged_dir)
     model = AutoModelForCausalLM.from_pretrained(
-        merged_dir, dtype=getattr(torch, settings["torch_dtype"])
+        merged_dir, dtype=getattr(torch, precision.torch_name)
     ).eval()
     stop_ids = model.generation_config.eos_token_id
     stop = set(stop_ids if isinstance(stop_ids, list) else [stop_ids]) - {None}
@@ -121,7 +125,7 @@ def measure_fidelity(
     llm = Llama(
         model_path=str(gguf_path),
         n_ctx=settings["n_ctx"],
-        n_threads=settings["n_threads"],
+        n_threads=cpu_threads(settings["n_threads"]),
         logits_all=True,
         verbose=False,
     )
@@ -183,6 +187,7 @@ def measure_fidelity(
         "next_token_agreement": float(np.mean([p["next_token_agreement"] for p in per_prompt])),
         "continuation_agreement": float(np.mean([p["continuation_agreement"] for p in per_prompt])),
         "continuation_tokens": greedy.max_new_tokens,
+        "transformers_precision": precision.as_dict(),
         "seconds": round(time.perf_counter() - started, 2),
         "per_prompt": [
             {key: value for key, value in p.items() if key not in ("transformers", "llama_cpp")}

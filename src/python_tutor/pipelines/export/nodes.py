@@ -17,8 +17,10 @@ from typing import Any
 import pandas as pd
 
 from python_tutor.chat_templates import MODEL, apply_chat_template, resolve_chat_template
+from python_tutor.machine import cpu
 from python_tutor.modelfile import render_modelfile
 from python_tutor.pipelines.training.conversations import check_conversations, content_sha256
+from python_tutor.precision import resolve_precision
 
 from .convert import convert_adapter, convert_checkpoint, gguf_file_name
 from .fidelity import enforce_thresholds, measure_fidelity, system_prompt_of, validation_prompts
@@ -125,8 +127,10 @@ def merge_lora_adapter(
 
     The base is always (re)loaded from its 16-bit checkpoint, never from the 4-bit weights
     training may have used, the way Unsloth's ``merged_16bit`` does: merging into quantized
-    weights would bake the quantization error into the product. The merge is computed in
-    ``compute_dtype`` and saved in ``save_dtype``, with the tokenizer and the trained template.
+    weights would bake the quantization error into the product. The merge is computed in the
+    precision ``compute_dtype`` resolves to (python_tutor.precision) and saved in
+    ``save_dtype`` (the stored dtype, whatever the machine), with the tokenizer and the
+    trained template.
 
     Returns:
         The merged checkpoint directory and its figures (size, dtype, largest weight change).
@@ -136,8 +140,9 @@ def merge_lora_adapter(
     from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: PLC0415
 
     target = _fresh(Path(export_plan["scratch_dir"]) / MERGED_SUBDIR)
+    precision = resolve_precision(merge["compute_dtype"], "export.merge.compute_dtype")
     base = AutoModelForCausalLM.from_pretrained(
-        export_plan["base_dir"], dtype=getattr(torch, merge["compute_dtype"])
+        export_plan["base_dir"], dtype=getattr(torch, precision.torch_name)
     )
     # Only the adapted weights can change: keep copies of those alone (memory of a 1B+ model).
     state = base.state_dict()
@@ -153,7 +158,8 @@ def merge_lora_adapter(
     logger.info("Merged checkpoint: %s (largest weight change %.3g)", target, change)
     return target, {
         "merged_bytes": _size(target),
-        "compute_dtype": merge["compute_dtype"],
+        "compute_dtype": precision.torch_name,
+        "compute_precision": precision.as_dict(),
         "save_dtype": merge["save_dtype"],
         "max_weight_change": change,
     }
@@ -319,4 +325,5 @@ def build_export_report(
         },
         "lora_gguf": dict(lora_conversion_stats),
         "fidelity": dict(fidelity_figures),
+        "cpu": cpu(),  # model and bf16/AVX flags: the precisions and timings depend on them
     }

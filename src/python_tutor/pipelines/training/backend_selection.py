@@ -13,10 +13,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from python_tutor.precision import NativeSupport, normalise, probe, resolve_precision
+
 logger = logging.getLogger(__name__)
 
 BACKENDS = ("auto", "unsloth", "hf")
-PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 # Optimizers that need bitsandbytes on CUDA, and the exact 32-bit optimizer each stands for.
 BNB_OPTIMIZERS = {
     "adamw_8bit": "adamw_torch",
@@ -32,11 +33,14 @@ BNB_OPTIMIZERS = {
 class Hardware:
     """What this machine offers a training run."""
 
-    cuda: bool
-    cuda_bf16: bool
-    cpu_bf16: bool
+    native: NativeSupport
     unsloth: bool
     bitsandbytes: bool
+
+    @property
+    def cuda(self) -> bool:
+        """Whether a CUDA GPU is there to train on."""
+        return self.native.cuda
 
     @property
     def device(self) -> str:
@@ -68,31 +72,15 @@ class TrainingPlan:
 
 
 def detect_hardware() -> Hardware:
-    """Probe CUDA, bf16 support and the optional GPU libraries without importing them.
+    """Probe CUDA, native bf16 (python_tutor.precision) and the optional GPU libraries.
 
-    CPU bf16 is what oneDNN reports (AVX512-BF16 or AMX): there bf16 autocast runs natively
-    and trains about 1.6x faster than fp32 (FACTS.md); elsewhere it would be emulated.
+    The libraries are found without importing them.
     """
-    import torch  # noqa: PLC0415
-
-    cuda = torch.cuda.is_available()
     return Hardware(
-        cuda=cuda,
-        cuda_bf16=cuda and torch.cuda.is_bf16_supported(),
-        cpu_bf16=_cpu_supports_bf16(),
+        native=probe(),
         unsloth=importlib.util.find_spec("unsloth") is not None,
         bitsandbytes=importlib.util.find_spec("bitsandbytes") is not None,
     )
-
-
-def _cpu_supports_bf16() -> bool:
-    """oneDNN's own answer; False where torch was built without it."""
-    import torch  # noqa: PLC0415
-
-    try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):
-        return False
 
 
 def select_backend(requested: str, hardware: Hardware) -> str:
@@ -118,25 +106,18 @@ def select_backend(requested: str, hardware: Hardware) -> str:
 
 
 def select_precision(requested: str, hardware: Hardware) -> tuple[str, str | None]:
-    """Mixed precision to train in, and the fallback note when ``requested`` cannot apply.
+    """Mixed precision to train in (the project's one rule), and the fallback note.
 
-    ``auto``: bf16 where the device supports it, else fp16 on CUDA and fp32 on CPU (CPU has
-    no fp16 autocast worth using).
+    ``auto`` and explicit settings follow python_tutor.precision (an emulated bf16 is kept and
+    logged as slow); the one exception is fp16 without CUDA, which the trainer's fp16 mixed
+    precision cannot do at all: that falls back to what ``auto`` picks.
     """
-    if requested not in PRECISIONS:
-        raise ValueError(
-            f"parameters_training.yml: `training.model.precision` must be one of {PRECISIONS}; "
-            f"got {requested!r}"
-        )
-    bf16 = hardware.cuda_bf16 if hardware.cuda else hardware.cpu_bf16
-    best = "bf16" if bf16 else ("fp16" if hardware.cuda else "fp32")
-    if requested in {"auto", best, "fp32"}:
-        return (best if requested == "auto" else requested), None
-    if requested == "bf16" and not bf16:
-        return best, f"training.model.precision: bf16 is not supported on this {hardware.device}"
-    if requested == "fp16" and not hardware.cuda:
-        return best, "training.model.precision: fp16 mixed precision needs CUDA"
-    return requested, None
+    key = "training.model.precision"
+    device = hardware.device
+    if normalise(requested, key) == "fp16" and not hardware.cuda:
+        best = resolve_precision("auto", key, device, hardware.native).name
+        return best, f"{key}: fp16 mixed precision needs CUDA"
+    return resolve_precision(requested, key, device, hardware.native).name, None
 
 
 def plan_training(

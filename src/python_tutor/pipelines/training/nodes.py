@@ -17,6 +17,8 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
+from python_tutor.machine import cpu
+
 from .backend_selection import TrainingPlan, detect_hardware, plan_training
 from .checkpoints import checkpoint_folder, claim_checkpoints, fingerprint
 from .conversations import check_conversations, content_sha256
@@ -299,6 +301,7 @@ def _metrics(
         "peak_memory_bytes": peak["bytes"],
         "peak_memory_mib": round(peak["bytes"] / 2**20, 1),
         "peak_memory_kind": peak["kind"],
+        "cpu": cpu(),  # model and bf16/AVX flags: the precision and speed depend on them
     }
     logger.info(
         "Trained %d steps in %.0f s: %.0f tokens/s, val loss %s -> %s, peak memory %.0f MiB",

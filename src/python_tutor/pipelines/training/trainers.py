@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from python_tutor.chat_templates import ChatTemplate, apply_chat_template, resolve_chat_template
+from python_tutor.precision import TORCH_NAMES
 
 from . import varlen_attention
 from .backend_selection import TrainingPlan
@@ -93,7 +94,7 @@ def torch_dtype(precision: str) -> Any:
     """The torch dtype of a precision name."""
     import torch  # noqa: PLC0415
 
-    return {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}[precision]
+    return getattr(torch, TORCH_NAMES[precision])
 
 
 def load_tokenizer(base_model: Path, chat_template: str | None) -> tuple[Any, ChatTemplate]:

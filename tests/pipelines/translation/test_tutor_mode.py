@@ -54,6 +54,20 @@ def translate(backend: ApertiumBackend, english: str) -> str:
         ("Works like a list.", "Funciona como una lista."),
         # plain: "*Otherwise  Cria una excepción."
         ("Otherwise it raises an exception.", "De lo contrario lanza una excepción."),
+        # Sentences of data/01_raw (python_qa_pairs.csv, alpaca): "prints" after a subject
+        # plain: "Escribe un programa que huellas las tres palabras más comunes en un texto."
+        (
+            "Write a program that prints the three most common words in a text.",
+            "Escribe un programa que imprime las tres palabras más comunes en un texto.",
+        ),
+        # plain: "Las huellas de programa ..." (noun compound)
+        ("The program prints the list.", "El programa imprime la lista."),
+        # plain: "La huella de llamadas 10 ..." (plural subject: "imprimen")
+        ("The calls print 10 and 20.", "Las llamadas imprimen 10 y 20."),
+        # a print (noun) is an "impresión", never a footprint ("la segunda huella")
+        ("The second print is short.", "La segunda impresión es corta."),
+        # plain: "En un lazo devuelve ..." (tie: equal keys, not a bow)
+        ("On a tie it returns the first word.", "En un empate devuelve la primera palabra."),
     ],
 )
 def test_programming_senses_with_agreement(tutor, english, spanish):

@@ -66,6 +66,10 @@ def translate(backend: ApertiumBackend, english: str) -> str:
         ("The calls print 10 and 20.", "Las llamadas imprimen 10 y 20."),
         # a print (noun) is an "impresión", never a footprint ("la segunda huella")
         ("The second print is short.", "La segunda impresión es corta."),
+        # plain: "Partido en ..." (split: divide, never partir's participle)
+        ("Split the string on commas.", "Divide la cadena en comas."),
+        # plain: "... está partida en comas"
+        ("The string is split on commas.", "La cadena está dividida en comas."),
         # plain: "En un lazo devuelve ..." (tie: equal keys, not a bow)
         ("On a tie it returns the first word.", "En un empate devuelve la primera palabra."),
     ],
@@ -182,3 +186,9 @@ def test_the_tutor_mode_is_the_installed_pipeline_plus_two_stages(params, tutor_
     compiled = str(tutor.parent.parent.resolve())
     for name in ("automorf", "autobil", "autogen"):
         assert f"'{compiled}/eng-spa.{name}.bin'" in tutor.read_text()
+
+
+def test_a_capitalised_verb_opens_the_next_line(tutor):
+    # One segment a line: "Convert the names" has no stop, so "Split" shares its window.
+    lines = tutor.translate_batch(["Convert the names", "Split on commas, keep the first word."])
+    assert tutor.strip_marks(lines[1])[0].split()[:2] == ["Divide", "en"]

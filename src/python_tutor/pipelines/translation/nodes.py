@@ -27,6 +27,7 @@ from .quality import (
     flag_kind,
     flags_for,
     plot_signals,
+    prose_of,
     prose_only,
     row_signals,
 )
@@ -284,8 +285,8 @@ def _candidate(  # noqa: PLR0913, PLR0917
             out[f"{name}_es"] = protector.restore(masked, field.spans)
         except (IntegrityError, LayoutError) as err:
             return {**out, "failure_kind": "code_integrity", "failure_reason": f"{where}: {err}"}
-        out[f"{name}_prose_en"] = _prose("".join(p.text for p in field.pieces), protector)
-        out[f"{name}_prose_es"] = _prose(masked, protector)
+        out[f"{name}_prose_en"] = prose_of("".join(p.text for p in field.pieces), protector)
+        out[f"{name}_prose_es"] = prose_of(masked, protector)
         out[f"{name}_unknown_words"] = unknown
         out[f"{name}_placeholders_altered"] = protector.altered(masked)
         if back is not None:
@@ -296,11 +297,6 @@ def _candidate(  # noqa: PLR0913, PLR0917
     if code_plan is not None:
         out["code_es"] = code_plan.apply(translations)
     return out
-
-
-def _prose(masked: str, protector: Protector) -> str:
-    """Masked text without its placeholders: what language and length checks look at."""
-    return SPACES.sub(" ", protector.strip(masked)).strip()
 
 
 def check_translations(  # noqa: PLR0917 - one input each, as the node wires them
@@ -408,7 +404,7 @@ def _measure(
             }
             flags += flags_for(field, signals, quality)
             row[f"{field}_es_language"] = language
-            for name in (*SIGNALS, "unknown_word_ratio"):
+            for name in SIGNALS:
                 if name in signals:
                     row[f"{field}_{name}"] = signals[name]
         row["quality_flags"] = flags

@@ -70,7 +70,11 @@ class LanguageIdentifier:
 
 def prose_only(text: str, protector: Protector) -> str:
     """The text without anything protected: code must not sway language or length."""
-    masked, _ = protector.protect(text)
+    return prose_of(protector.protect(text)[0], protector)
+
+
+def prose_of(masked: str, protector: Protector) -> str:
+    """A masked text without its placeholders, whitespace runs as one space."""
     return re.sub(r"\s+", " ", protector.strip(masked)).strip()
 
 

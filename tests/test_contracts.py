@@ -94,3 +94,12 @@ def test_translated_signals_may_be_empty_but_not_of_another_kind():
     frame.loc[0, "quality_flags"] = "response_not_es"
     with pytest.raises(ValueError, match=r"row 1 .*column `quality_flags`: a list or empty"):
         validate(frame, TRANSLATED_EXAMPLES, "translated_examples")
+
+
+def test_a_reader_may_ask_for_the_types_only():
+    frame = pd.DataFrame([example("ref008", task="docstring", instruction="")])
+    with pytest.raises(ValueError, match=r"row 1 \(example_id ref008\) column `example_id`"):
+        validate(frame, EXAMPLES, "examples", columns=["example_id", "task", "instruction"])
+    validate(frame, EXAMPLES, "examples", columns=["example_id", "task"], rules=False)
+    with pytest.raises(ValueError, match=r"column `task`: expected"):
+        validate(frame.assign(task=3), EXAMPLES, "examples", columns=["task"], rules=False)

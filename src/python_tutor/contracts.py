@@ -149,8 +149,13 @@ def validate(
     schema: pa.DataFrameSchema,
     dataset: str,
     columns: Sequence[str] | None = None,
+    *,
+    rules: bool = True,
 ) -> pd.DataFrame:
     """``frame`` checked against ``schema`` (only ``columns`` when given), as pandera returns it.
+
+    ``rules=False`` checks the columns and their types only, for a reader that handles any
+    value itself (translation passes every task through; empty prose is nothing to translate).
 
     Raises:
         ValueError: naming ``dataset``, the missing columns, or the first row that breaks a
@@ -160,6 +165,10 @@ def validate(
         schema = schema.select_columns(list(columns))  # a copy
         schema.strict = False  # a reader may be handed columns it does not read
         schema.coerce = False  # and checks what it was handed, without converting it
+    if not rules:
+        schema = schema.update_columns(
+            {name: {"checks": [], "unique": False} for name in schema.columns}
+        )
     missing = [column for column in schema.columns if column not in frame.columns]
     if missing:
         raise ValueError(f"`{dataset}` lacks column(s) {missing}; it has {list(frame.columns)}")

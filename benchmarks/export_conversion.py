@@ -31,7 +31,8 @@ SHAPES = (
     ("small-h256-l4", 256, 768, 4, 4, 2),
     ("medium-h512-l8", 512, 1536, 8, 8, 4),
 )
-# Llama-3.2-1B's shape (FACTS.md) with the SmolLM2 vocabulary: ~1B parameters.
+# Llama-3.2-1B's shape (hidden 2048, intermediate 8192, 16 layers, 32 heads, 8 K/V heads) with
+# the SmolLM2 vocabulary: ~1B parameters.
 LLAMA_1B = ("llama-1b-shape-h2048-l16", 2048, 8192, 16, 32, 8)
 
 

@@ -39,7 +39,8 @@ distribution: each conversation keeps a real system and user turn and answers wi
 answers joined until it reaches a length drawn from a log-normal (``--length-median``,
 ``--length-sigma``, clipped to ``--min-length``..``--max-length`` tokens). Without real
 weights on the machine, the model is a randomly initialised checkpoint of the real Llama-3.2
-shape (FACTS.md), created at the start and announced in the output.
+shape (``SHAPES`` below, from the published Llama-3.2 configs), created at the start and
+announced in the output.
 """
 
 # Heavy imports (torch, transformers, unsloth, kedro) live inside functions: `--help`, the tests
@@ -71,7 +72,8 @@ from python_tutor.machine import machine
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# The real Llama-3.2 shapes (FACTS.md); "tiny" is for --dry-run on a CPU.
+# The real Llama-3.2-1B/3B-Instruct shapes (their published config.json: tied embeddings, the
+# 128,256-token vocabulary, llama3 RoPE scaling); "tiny" is for --dry-run on a CPU.
 LLAMA32_ROPE = {
     "rope_type": "llama3",
     "rope_theta": 500000.0,

@@ -119,7 +119,7 @@ class TestBuildPrompts:
     ):
         broken = tutor_test.copy()
         broken.at[1, "messages"] = broken.at[1, "messages"][:2]
-        with pytest.raises(ValueError, match=r"tutor_test row 2 \(example_id 0+1\).*assistant"):
+        with pytest.raises(ValueError, match=r"`tutor_test` row 2 \(example_id 0+1\).*assistant"):
             n.build_evaluation_prompts(broken, problems, params["selection"])
 
     def test_a_problem_with_broken_tests_names_its_row_and_column(

@@ -23,13 +23,17 @@ def test_prompts_stop_before_the_first_answer(tutor_val):
 
 
 def test_prompts_need_a_messages_column():
-    with pytest.raises(ValueError, match="no 'messages' column"):
+    with pytest.raises(ValueError, match=r"`tutor_val` lacks column\(s\) \['messages'\]"):
         validation_prompts(pd.DataFrame({"text": ["hola"]}), 1)
 
 
 def test_prompts_need_a_user_turn():
-    frame = pd.DataFrame({"messages": [[{"role": "assistant", "content": "hola"}]]})
-    with pytest.raises(ValueError, match="row 0: no user turn"):
+    turns = [
+        {"role": "system", "content": "Eres un tutor."},
+        {"role": "assistant", "content": "Hola"},
+    ]
+    frame = pd.DataFrame({"messages": [turns]})
+    with pytest.raises(ValueError, match="row 1 column `messages`: no user turn"):
         validation_prompts(frame, 1)
 
 

@@ -34,7 +34,7 @@ def test_prompt_is_every_turn_before_the_answer():
         ),
         (
             [{"role": "user", "content": "¿Hola?"}, {"role": "assistant", "content": " "}],
-            "assistant turn has no text",
+            "every turn needs text content",
         ),
         (
             [{"role": "assistant", "content": "Hola"}, {"role": "user", "content": "¿Hola?"}],
@@ -50,13 +50,13 @@ def test_bad_conversation_names_dataset_row_and_id(messages, problem):
     frame = pd.DataFrame([conversation(1), {"example_id": "bad0", "messages": messages}])
     with pytest.raises(ValueError, match=problem) as error:
         check_conversations(frame, "tutor_val")
-    assert "`tutor_val` row 1 (example_id bad0) column `messages`" in str(error.value)
+    assert "`tutor_val` row 2 (example_id bad0) column `messages`" in str(error.value)
 
 
 def test_empty_or_shapeless_data_is_refused():
     with pytest.raises(ValueError, match="`tutor_train` is empty"):
         check_conversations(pd.DataFrame({"messages": []}), "tutor_train")
-    with pytest.raises(ValueError, match="no `messages` column"):
+    with pytest.raises(ValueError, match=r"lacks column\(s\) \['messages'\]"):
         check_conversations(pd.DataFrame({"text": ["hola"]}), "tutor_train")
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from python_tutor.contracts import CONVERSATIONS, validate
 from python_tutor.machine import cpu
 from python_tutor.modelfile import gguf_prompts, parse_modelfile
 
@@ -34,17 +35,6 @@ _VERSION = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}\.\d{2}\.\d{2}\.\d{3}Z")
 def _fingerprint(values: Sequence[str]) -> str:
     """A short content hash that names exactly which rows were measured."""
     return hashlib.sha256("\x1f".join(values).encode("utf-8")).hexdigest()[:16]
-
-
-def _check_conversation(row: Mapping[str, Any], position: int) -> list[dict[str, str]]:
-    messages = row.get("messages")
-    where = f"tutor_test row {position} (example_id {row.get('example_id')})"
-    if not isinstance(messages, list) or len(messages) < 2:  # noqa: PLR2004 - user + assistant
-        raise ValueError(f"{where}: 'messages' must list at least a user and an assistant turn")
-    roles = [message.get("role") for message in messages]
-    if roles[-1] != "assistant" or "user" not in roles:
-        raise ValueError(f"{where}: 'messages' must end with an assistant turn, got {roles}")
-    return [{"role": msg["role"], "content": msg["content"]} for msg in messages]
 
 
 def _check_problem(row: Mapping[str, Any], position: int) -> None:
@@ -70,9 +60,11 @@ def build_evaluation_prompts(
         ValueError: a malformed conversation or problem (row and field named), or no system
             prompt for the problems.
     """
+    validate(tutor_test, CONVERSATIONS, "tutor_test", columns=["example_id", "messages"])
     rows = tutor_test.to_dict(orient="records")
     conversations = [
-        {**row, "messages": _check_conversation(row, i)} for i, row in enumerate(rows, start=1)
+        {**row, "messages": [{"role": t["role"], "content": t["content"]} for t in row["messages"]]}
+        for row in rows
     ]
     conversations.sort(key=lambda row: str(row["example_id"]))
     problems = evaluation_problems.to_dict(orient="records")

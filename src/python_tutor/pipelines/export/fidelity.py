@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping, Sequence
+from itertools import takewhile
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from python_tutor.contracts import CONVERSATIONS, validate
 from python_tutor.machine import cpu_threads
 from python_tutor.precision import resolve_precision
 
@@ -37,18 +39,14 @@ class FidelityError(RuntimeError):
 
 def validation_prompts(tutor_val: pd.DataFrame, count: int) -> list[list[dict[str, str]]]:
     """The first ``count`` conversations up to (not including) their first assistant turn."""
-    if "messages" not in tutor_val.columns:
-        raise ValueError(f"tutor_val has no 'messages' column (columns: {list(tutor_val)})")
-    prompts = []
-    for row, messages in enumerate(tutor_val["messages"].head(count)):
-        turns = []
-        for message in messages:
-            if message["role"] == "assistant":
-                break
-            turns.append({"role": message["role"], "content": message["content"]})
-        if not any(turn["role"] == "user" for turn in turns):
-            raise ValueError(f"tutor_val row {row}: no user turn before the first answer")
-        prompts.append(turns)
+    validate(tutor_val, CONVERSATIONS, "tutor_val", columns=["messages"])
+    prompts = [
+        [
+            {"role": turn["role"], "content": turn["content"]}
+            for turn in takewhile(lambda turn: turn["role"] != "assistant", messages)
+        ]
+        for messages in tutor_val["messages"].head(count)
+    ]
     if not prompts:
         raise ValueError("tutor_val is empty: no prompts for the fidelity check")
     return prompts

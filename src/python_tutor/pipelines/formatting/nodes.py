@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from python_tutor.chat_templates import count_tokens_many, resolve_chat_template
-from python_tutor.pipelines.ingestion.mapping import TASKS
+from python_tutor.contracts import CONVERSATIONS, TASKS, TRANSLATED_EXAMPLES, validate
 
 from .splitting import SPLITS, assign_splits, check_ratios, group_key
 from .templating import check_user_templates, user_turn
@@ -19,7 +19,7 @@ logger = logging.getLogger(__name__)
 
 INPUT_COLUMNS = ["example_id", "task", "code", "instruction_es", "response_es"]
 CODE_COLUMNS = ("code", "code_es")
-CONVERSATION_COLUMNS = ["example_id", "task", "messages"]
+CONVERSATION_COLUMNS = list(CONVERSATIONS.columns)
 REJECTED_COLUMNS = ["example_id", "task", "reason_kind", "reason", "n_tokens"]
 PERCENTILES = (50, 90, 95, 99)
 
@@ -52,12 +52,7 @@ def build_conversations(
     Raises:
         ValueError: a required input column or a prompt parameter is missing or malformed.
     """
-    missing = [c for c in INPUT_COLUMNS if c not in translated_examples.columns]
-    if missing:
-        raise ValueError(
-            f"translated_examples lacks column(s) {missing}; it has "
-            f"{list(translated_examples.columns)}"
-        )
+    validate(translated_examples, TRANSLATED_EXAMPLES, "translated_examples", INPUT_COLUMNS)
     system = _text(prompts.get("system")).strip()
     if not system:
         raise ValueError("`formatting.prompts.system` (the tutor's system prompt) is empty")
@@ -174,7 +169,11 @@ def split_conversations(
     assigned = assign_splits(sizes, ratios, str(split["seed"]))
     frame["split"] = frame["group"].map(assigned)
     outputs = tuple(
-        frame.loc[frame["split"] == name, CONVERSATION_COLUMNS].reset_index(drop=True)
+        validate(
+            frame.loc[frame["split"] == name, CONVERSATION_COLUMNS].reset_index(drop=True),
+            CONVERSATIONS,
+            f"tutor_{name}",
+        )
         for name in SPLITS
     )
     assignment = frame[["example_id", "task", "group", "split", "n_tokens"]].reset_index(drop=True)

@@ -13,7 +13,7 @@ import string
 from collections.abc import Mapping
 from typing import Any
 
-from python_tutor.pipelines.ingestion.mapping import TASKS
+from python_tutor.contracts import TASKS
 
 PLACEHOLDERS = {"instruction", "code_block"}
 VARIANTS = ("with_code", "without_code")

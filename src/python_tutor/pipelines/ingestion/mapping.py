@@ -14,12 +14,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from python_tutor.contracts import LANGUAGES, TASKS
+
 from .transforms import PROSE, PYTHON, apply, check_chain
 
-TASKS = ("explain", "fix", "generate", "qa")
 FIELDS = ("instruction", "code", "response")
 REQUIRED_FIELDS = ("instruction", "response")
-LANGUAGES = ("en", "es")
 _KINDS = ("column", "template", "value")
 
 

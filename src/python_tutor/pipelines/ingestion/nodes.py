@@ -11,17 +11,18 @@ from typing import Any
 
 import pandas as pd
 
+from python_tutor.contracts import EXAMPLES, TASKS, validate
 from python_tutor.datasets.raw_csv_sources import RawCSVReader
 
 from .cleaning import clean_code, clean_prose
-from .mapping import FIELDS, REQUIRED_FIELDS, TASKS, SourceSpec, parse_source
-from .schemas import ExampleSchema, RejectedExampleSchema
+from .mapping import FIELDS, REQUIRED_FIELDS, SourceSpec, parse_source
+from .schemas import RejectedExampleSchema
 from .transforms import TransformError
 
 logger = logging.getLogger(__name__)
 
 SNAPSHOT_COLUMNS = ["source", "file", "origin", "row", "fields", "undecodable", "encoding"]
-EXAMPLE_COLUMNS = ["example_id", "source", "language", "task", "instruction", "code", "response"]
+EXAMPLE_COLUMNS = list(EXAMPLES.columns)
 
 
 def snapshot_raw_sources(raw_sources: RawCSVReader, sources: list[dict[str, Any]]) -> pd.DataFrame:
@@ -180,7 +181,7 @@ def build_examples(
         counts["kept"] += 1
         kept.append({"example_id": identifier, "source": snap.source, **example})
 
-    examples = ExampleSchema.validate(pd.DataFrame(kept, columns=EXAMPLE_COLUMNS))
+    examples = validate(pd.DataFrame(kept, columns=EXAMPLE_COLUMNS), EXAMPLES, "examples")
     rejected_frame = RejectedExampleSchema.validate(
         pd.DataFrame(rejected, columns=list(RejectedExampleSchema.to_schema().columns))
     )

@@ -1,27 +1,9 @@
-"""pandera schemas: what every later stage may assume about ingestion's outputs."""
+"""pandera schema of ``rejected_examples`` (``examples``, read by translation: contracts.py)."""
 
 from __future__ import annotations
 
 import pandera.pandas as pa
 from pandera.typing import Series
-
-from .mapping import LANGUAGES, TASKS
-
-
-class ExampleSchema(pa.DataFrameModel):
-    """The canonical English example, one row each, unique by content hash."""
-
-    example_id: Series[str] = pa.Field(str_matches=r"^[0-9a-f]{16}$", unique=True)
-    source: Series[str] = pa.Field(str_length={"min_value": 1})
-    language: Series[str] = pa.Field(isin=list(LANGUAGES))  # of the prose; "es" is not translated
-    task: Series[str] = pa.Field(isin=list(TASKS))
-    instruction: Series[str] = pa.Field(str_length={"min_value": 1})
-    code: Series[str]
-    response: Series[str] = pa.Field(str_length={"min_value": 1})
-
-    class Config:
-        strict = True
-        coerce = True
 
 
 class RejectedExampleSchema(pa.DataFrameModel):

@@ -2,61 +2,40 @@
 
 The transformers+PEFT+TRL backend gets TRL's conversational prompt-completion format
 (``prompt`` = every turn before the last, ``completion`` = the final assistant turn): TRL then
-masks the prompt itself, whatever the chat template (FACTS.md: ``assistant_only_loss`` fails
-with ChatML templates that lack ``{% generation %}`` markers). Unsloth reads rendered ``text``
-and masks with its own ``train_on_responses_only`` between the template's turn markers.
+masks the prompt itself, whatever the chat template. ``assistant_only_loss=True`` on a
+``messages`` dataset is no alternative: with TRL 1.16 it fails on SmolLM2's ChatML template
+("not training-compatible ... missing ``{% generation %}`` markers"), while prompt-completion
+records trained only on ``answer<|im_end|>\n`` (the labels decoded, on CPU). Unsloth reads
+rendered ``text`` and masks with its own ``train_on_responses_only`` between the template's
+turn markers.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
 
 from python_tutor.chat_templates import ChatTemplate, render
-
-ROLES = ("system", "user", "assistant")
+from python_tutor.contracts import CONVERSATIONS, validate
 
 
 def check_conversations(conversations: pd.DataFrame, dataset: str) -> list[list[dict[str, str]]]:
-    """The ``messages`` of each row, checked: roles known, contents text, last turn the answer.
+    """The ``messages`` of each row, checked against the conversations contract.
 
     Raises:
-        ValueError: naming the dataset, row and ``example_id`` of the first bad conversation.
+        ValueError: naming the dataset, row and ``example_id`` of the first bad conversation,
+            or saying it is empty.
     """
-    if "messages" not in conversations.columns:
-        raise ValueError(f"`{dataset}` has no `messages` column; columns: {list(conversations)}")
+    validate(conversations, CONVERSATIONS, dataset, columns=["messages"])
     if conversations.empty:
         raise ValueError(f"`{dataset}` is empty: there is nothing to train or validate on")
-    ids = conversations.get("example_id", pd.Series(range(len(conversations))))
-    checked = []
-    for row, (example_id, messages) in enumerate(zip(ids, conversations["messages"], strict=True)):
-        problem = _problem(messages)
-        if problem:
-            raise ValueError(
-                f"`{dataset}` row {row} (example_id {example_id}) column `messages`: {problem}"
-            )
-        checked.append([{"role": m["role"], "content": m["content"]} for m in messages])
-    return checked
-
-
-def _problem(messages: Any) -> str | None:
-    """Why ``messages`` cannot be trained on, or None."""
-    if not isinstance(messages, list) or len(messages) < 2:
-        return "expected a list of at least a user and an assistant turn"
-    for turn in messages:
-        if not isinstance(turn, Mapping) or turn.get("role") not in ROLES:
-            return f"every turn needs a role in {ROLES}; got {turn!r:.80}"
-        if not isinstance(turn.get("content"), str) or not turn["content"].strip():
-            return f"the {turn['role']} turn has no text content"
-    if messages[-1]["role"] != "assistant":
-        return "the last turn must be the assistant's answer"
-    if not any(turn["role"] == "user" for turn in messages[:-1]):
-        return "no user turn before the answer"
-    return None
+    return [
+        [{"role": turn["role"], "content": turn["content"]} for turn in messages]
+        for messages in conversations["messages"]
+    ]
 
 
 def to_prompt_completion(conversations: list[list[dict[str, str]]]) -> list[dict[str, Any]]:

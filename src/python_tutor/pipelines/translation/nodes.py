@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 
+from python_tutor.contracts import EXAMPLES, TRANSLATED_EXAMPLES, validate
 from python_tutor.datasets.credentials import Secrets
 
 from .backends import TranslationFailure, build_backend
@@ -39,6 +40,9 @@ PROSE_FIELDS = ("instruction", "response")
 SPACES = re.compile(r"(?<=\S) {2,}(?=\S)")
 FIELD_SIGNALS = ("unknown_words", "placeholders_altered", "back_translation_chrf")
 PLAN_COLUMNS = ("example_id", "language", *PROSE_FIELDS)  # what planning a row reads
+# What this stage reads of `examples` (`language` is optional: "en" when absent). Only their
+# presence and types are checked: any task passes through, empty prose is nothing to translate.
+EXAMPLE_COLUMNS = ("example_id", "source", "task", *PROSE_FIELDS, "code")
 # The prose without code, English and Spanish, for the checks; not saved.
 PROSE_COLUMNS = tuple(f"{f}_prose_{lang}" for f in PROSE_FIELDS for lang in ("en", "es"))
 CANDIDATE_COLUMNS = [
@@ -140,6 +144,7 @@ def translate_examples(  # noqa: PLR0913, PLR0917 - one parameter block each
         One candidate row per example (a failure kind and reason where translation failed)
         and the run's statistics for the report.
     """
+    validate(examples, EXAMPLES, "examples", columns=EXAMPLE_COLUMNS, rules=False)
     protector = Protector.from_params(protect)
     engine = build_backend(
         backend,
@@ -350,6 +355,7 @@ def check_translations(  # noqa: PLR0917 - one input each, as the node wires the
                 }
             )
     translated = pd.DataFrame(kept, columns=_kept_columns())
+    validate(translated, TRANSLATED_EXAMPLES, "translated_examples")
     rejected_frame = pd.DataFrame(rejected, columns=REJECTED_COLUMNS)
     report = _report(candidates, translated, rejected_frame, run_stats, quality["target_language"])
     for line in rejected:

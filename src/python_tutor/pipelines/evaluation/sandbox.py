@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import os
 import resource
+import select
 import signal
 import subprocess
 import sys
@@ -328,6 +329,27 @@ def _limit_child(limits: SandboxLimits) -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
+def _exited_within(process: subprocess.Popen, timeout_s: float) -> bool:
+    """Wait for the process, waking the moment it exits.
+
+    ``Popen.wait(timeout)`` polls with growing sleeps (up to 50 ms), which added ~50 ms to every
+    30-70 ms snippet; a pidfd becomes readable when the process exits (Linux 5.3+).
+    """
+    try:
+        pidfd = os.pidfd_open(process.pid)
+    except OSError:  # no pidfd here (old kernel, seccomp): fall back to polling
+        try:
+            process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            return False
+        return True
+    try:
+        ready, _, _ = select.select([pidfd], [], [], timeout_s)
+    finally:
+        os.close(pidfd)
+    return bool(ready)
+
+
 def _kill_group(process: subprocess.Popen) -> None:
     """Kill the snippet and everything it may have started (same process group)."""
     try:
@@ -407,11 +429,7 @@ def run_snippet(code: str, limits: SandboxLimits | None = None) -> SandboxResult
                 close_fds=True,
                 pass_fds=(events.fileno(),),
             )
-            timed_out = False
-            try:
-                process.wait(timeout=limits.timeout_s)
-            except subprocess.TimeoutExpired:
-                timed_out = True
+            timed_out = not _exited_within(process, limits.timeout_s)
             # Even a finished snippet may have left children behind: always clear the group.
             _kill_group(process)
         seconds = time.monotonic() - started

@@ -156,7 +156,7 @@ class SandboxUnavailable(RuntimeError):
 
 @dataclass(frozen=True)
 class SandboxLimits:
-    """What one snippet may use and how it is isolated; built from ``params:{PARAMETERS}``."""
+    """What one snippet may use and how it is isolated; built from the ``PARAMETERS`` block."""
 
     timeout_s: float = 5.0  # wall clock, whole process group killed after it
     cpu_s: int = 5  # RLIMIT_CPU, seconds of CPU time

@@ -344,10 +344,11 @@ def _exited_within(process: subprocess.Popen, timeout_s: float) -> bool:
             return False
         return True
     try:
-        ready, _, _ = select.select([pidfd], [], [], timeout_s)
+        waiting = select.poll()  # not select.select: that fails on descriptors above 1023
+        waiting.register(pidfd, select.POLLIN)
+        return bool(waiting.poll(timeout_s * 1000))
     finally:
         os.close(pidfd)
-    return bool(ready)
 
 
 def _kill_group(process: subprocess.Popen) -> None:

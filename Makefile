@@ -40,8 +40,8 @@ lint: setup
 setup: system-deps $(VENV)/.installed $(LLAMA_CPP_SRC)/.unpacked apertium-tutor
 
 # System packages: Apertium eng-spa (offline translation) with the tools that compile the
-# tutor mode (lrx-comp, cg-comp, lt-comp), and Chromium (kedro-viz page tests), installed
-# through apt when running as root, otherwise named.
+# tutor mode (lrx-comp, cg-comp, lt-comp), Chromium (kedro-viz page tests) and bubblewrap (the
+# evaluation sandbox's boundary), installed through apt when running as root, otherwise named.
 system-deps:
 	@missing=""; \
 	apertium -l 2>/dev/null | grep -qx ' *eng-spa' || missing="$$missing apertium apertium-eng-spa"; \
@@ -49,6 +49,7 @@ system-deps:
 	command -v lt-comp >/dev/null 2>&1 || missing="$$missing lttoolbox-dev"; \
 	command -v cg-comp >/dev/null 2>&1 || missing="$$missing cg3"; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v bwrap >/dev/null 2>&1 || missing="$$missing bubblewrap"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "Installing system packages:$$missing"; \

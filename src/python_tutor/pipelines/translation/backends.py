@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from python_tutor.datasets.credentials import Secrets
+from python_tutor.private_api.deep_translator import set_base_url
 
 FAILURE_KINDS = (
     "timeout",
@@ -359,7 +360,7 @@ class DeepTranslatorBackend:
         try:
             translator = self._cls(**self._kwargs)  # raises when a required key is missing
             if self._base_url:
-                translator._base_url = self._base_url  # noqa: SLF001 - self-hosted or stub
+                set_base_url(translator, self._base_url)
             return translator.translate(text)
         except exceptions.AuthorizationException:  # its message quotes the key
             failure = TranslationFailure("http_error", "HTTP 403: the service refused the key")

@@ -31,6 +31,9 @@ CONFIG_LOADER_ARGS = {
     "default_run_env": "local",
     # Rollback pins (`kedro tutor rollback`), read by PinnedVersionsHooks.
     "config_patterns": {"pins": ["pins*"]},
+    # conf/<env> parameter files are merged into conf/base's key by key ("soft"), so an
+    # environment holds only the knobs it changes (Kedro's default replaces whole top-level keys).
+    "merge_strategy": {"parameters": "soft"},
     # ${cwd:}: the folder kedro runs in (the project root), which data/ paths are relative to;
     # mlflow.yml anchors its local store there.
     "custom_resolvers": {"cwd": lambda: Path.cwd().as_posix()},

@@ -9,11 +9,13 @@ from pathlib import Path
 from kedro.config import OmegaConfigLoader
 
 from python_tutor.hooks import LineageHooks, OwnVersionsHooks, PinnedVersionsHooks, ScratchHooks
+from python_tutor.parameters.validation import ParameterValidationHooks
 from python_tutor.secret_parameters import SecretParametersHooks
 from python_tutor.tracking import TrackingHooks
 
 HOOKS = (
     SecretParametersHooks(),
+    ParameterValidationHooks(),
     LineageHooks(),
     OwnVersionsHooks(),
     PinnedVersionsHooks(),

@@ -24,18 +24,10 @@ from typing import Any, Protocol
 from python_tutor.datasets.credentials import Secrets
 from python_tutor.private_api.deep_translator import set_base_url
 
-FAILURE_KINDS = (
-    "timeout",
-    "rate_limited",
-    "http_error",
-    "connection",
-    "garbage_body",
-    "backend_error",
-)
-
 
 class TranslationFailure(Exception):
-    """A request that did not produce a usable translation; ``kind`` is one of FAILURE_KINDS."""
+    """A request that did not produce a usable translation; ``kind`` is one of
+    python_tutor.parameters.translation.FAILURE_KINDS."""
 
     def __init__(self, kind: str, detail: str) -> None:
         super().__init__(f"{kind}: {detail}")

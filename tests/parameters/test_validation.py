@@ -91,6 +91,16 @@ def test_every_problem_is_listed_with_its_value_and_source(project):
     )
 
 
+def test_a_value_that_fits_no_member_of_a_union_is_one_line(shipped):
+    shipped["training"]["sft"]["pad_to_multiple_of"] = 0
+    with pytest.raises(ParametersError) as err:
+        validate_parameters(shipped, ParameterSources([], {}))
+    assert str(err.value) == (
+        "Invalid parameter training.sft.pad_to_multiple_of: Input should be greater than 0; "
+        "got 0 | Input should be 'auto'; got 0 (no parameters file)"
+    )
+
+
 def test_a_missing_knob_names_the_file_of_its_block(project):
     edit_yaml(
         project / "conf/base/parameters_export.yml",

@@ -95,10 +95,16 @@ def validate_parameters(params: Mapping[str, Any], sources: ParameterSources) ->
         try:
             model.model_validate(params[top])
         except ValidationError as err:
+            # a value that fits no member of a union fails once per member: one line per key
+            by_key: dict[Key, list[str]] = {}
             for error in err.errors():
                 key = _data_key(params, (top, *error["loc"]), error["type"] == "missing")
                 given = "" if error["type"] in _NO_VALUE else f"; got {error['input']!r:.80}"
-                problems.append(f"{_dotted(key)}: {error['msg']}{given} ({sources(key)})")
+                by_key.setdefault(key, []).append(f"{error['msg']}{given}")
+            problems += [
+                f"{_dotted(key)}: {' | '.join(dict.fromkeys(why))} ({sources(key)})"
+                for key, why in by_key.items()
+            ]
     if len(problems) == 1:
         raise ParametersError(f"Invalid parameter {problems[0]}")
     if problems:

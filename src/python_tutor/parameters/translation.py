@@ -6,9 +6,10 @@ Backend names, language codes, patterns and the placeholder are checked where th
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import re
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, NonNegativeInt, PositiveInt
+from pydantic import AfterValidator, BeforeValidator, Field, NonNegativeInt, PositiveInt
 
 from .knobs import Knobs
 
@@ -22,6 +23,28 @@ FAILURE_KINDS = (
     "backend_error",
 )
 ON_BAD_TRANSLATION = ("flag", "reject")
+
+
+def _has_index(placeholder: str) -> str:
+    if "{index}" not in placeholder:
+        raise ValueError("the placeholder must contain '{index}'")
+    return placeholder
+
+
+def _regex(pattern: str) -> str:
+    try:
+        re.compile(pattern)
+    except re.error as err:
+        raise ValueError(f"{pattern!r} is not a valid regex: {err}") from err
+    return pattern
+
+
+def _term(term: Any) -> Any:
+    if not isinstance(term, str) or not term:
+        raise ValueError(
+            f"glossary terms are non-empty strings (quote True/False/None in YAML); got {term!r}"
+        )
+    return term
 
 
 class ApertiumKnobs(Knobs):
@@ -90,9 +113,9 @@ class RetryKnobs(Knobs):
 class ProtectKnobs(Knobs):
     """``translation.protect``."""
 
-    placeholder: str
-    glossary: list[str]
-    identifier_patterns: list[str]
+    placeholder: Annotated[str, AfterValidator(_has_index)]
+    glossary: list[Annotated[str, BeforeValidator(_term)]]
+    identifier_patterns: list[Annotated[str, AfterValidator(_regex)]]
 
 
 class SegmentKnobs(Knobs):

@@ -13,7 +13,8 @@ from pydantic import Field, NonNegativeInt, PositiveInt
 from .knobs import Knobs
 
 BACKENDS = ("auto", "unsloth", "hf")
-VARLEN_KERNELS = ("varlen_attn", "aten_flash")  # training.varlen_attention's two ways in
+# training.varlen_attention's two ways into torch's flash kernel; the first is its default
+VARLEN_KERNELS = ("varlen_attn", "aten_flash")
 
 
 class ModelKnobs(Knobs):

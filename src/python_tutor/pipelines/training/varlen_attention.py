@@ -26,10 +26,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from python_tutor.parameters.training import VARLEN_KERNELS as KERNELS
+
 NAME = "torch_varlen"
 # training.model.varlen_kernel: how the flash kernel is called; unset, the public wrapper
-DEFAULT_KERNEL = "varlen_attn"
-KERNELS = (DEFAULT_KERNEL, "aten_flash")
+DEFAULT_KERNEL = KERNELS[0]
 
 
 def register(kernel: str = DEFAULT_KERNEL) -> str:

@@ -13,9 +13,11 @@ from python_tutor.parameters.validation import ParameterValidationHooks
 from python_tutor.secret_parameters import SecretParametersHooks
 from python_tutor.tracking import TrackingHooks
 
+# Both parameter checks run first (tryfirst), before tracking opens its store; pluggy calls the
+# later registered of the two first, so a secret is refused as a secret before any other check.
 HOOKS = (
-    SecretParametersHooks(),
     ParameterValidationHooks(),
+    SecretParametersHooks(),
     LineageHooks(),
     OwnVersionsHooks(),
     PinnedVersionsHooks(),

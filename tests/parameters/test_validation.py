@@ -14,6 +14,7 @@ from python_tutor.parameters.validation import (
     ParameterSources,
     validate_parameters,
 )
+from python_tutor.secret_parameters import SecretParameterError
 from python_tutor.settings import CONFIG_LOADER_ARGS
 
 
@@ -115,7 +116,13 @@ def test_a_missing_knob_names_the_file_of_its_block(project):
         validate_parameters(params, sources)
 
 
-def test_a_run_with_a_misspelt_knob_stops_before_any_node(project, run_project):
+def test_a_run_with_a_misspelt_knob_stops_before_anything_is_written(project, run_project):
+    before = set(project.rglob("*"))
     with pytest.raises(ParametersError, match=r"training\.sft\.max_step: .* \(--params\)"):
         run_project(runtime_params={"training.sft.max_step": 1}, pipeline_name="ingestion")
-    assert not (project / "data" / "02_intermediate").exists()
+    assert set(project.rglob("*")) == before  # no mlflow store, no data, no lineage
+
+
+def test_a_secret_in_an_unknown_key_is_refused_as_a_secret(project, run_project):
+    with pytest.raises(SecretParameterError, match=r"translation\.api_key"):
+        run_project(runtime_params={"translation": {"api_key": "x"}}, pipeline_name="ingestion")

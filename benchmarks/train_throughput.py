@@ -341,7 +341,9 @@ def conf_gpu_params(conf_source: Path, env: str) -> dict[str, Any]:
     """The ``training`` parameters exactly as ``kedro run --env <env>`` resolves them."""
     from kedro.config import OmegaConfigLoader
 
-    loader = OmegaConfigLoader(conf_source=str(conf_source), base_env="base", default_run_env=env)
+    from python_tutor.settings import CONFIG_LOADER_ARGS  # conf/gpu merged key by key
+
+    loader = OmegaConfigLoader(conf_source=str(conf_source), env=env, **CONFIG_LOADER_ARGS)
     return copy.deepcopy(dict(loader["parameters"]["training"]))
 
 

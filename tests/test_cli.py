@@ -7,6 +7,7 @@ import json
 from click.testing import CliRunner
 
 from python_tutor.cli import cli
+from python_tutor.parameters.validation import ParametersError
 
 
 def invoke(*args: str):
@@ -66,12 +67,13 @@ def test_a_failed_run_ends_in_one_error_line(project):
     assert failed.exit_code == 1
     last = failed.output.strip().splitlines()[-1]
     assert last == (
-        "Error: kedro run failed: TypeError: 'int' object is not iterable "
-        "(the log above names the node; --traceback shows where)"
+        "Error: kedro run failed: ParametersError: Invalid parameter ingestion.sources: Input "
+        "should be a valid list; got 7 (--params) (the log above names the node; --traceback "
+        "shows where)"
     )
     assert "Traceback" not in failed.output
     shown = CliRunner().invoke(cli, ["run", *conf, *params, "--traceback"])
-    assert isinstance(shown.exception, TypeError)  # raised as is: Kedro prints the traceback
+    assert isinstance(shown.exception, ParametersError)  # raised as is: Kedro prints it
     passed = CliRunner().invoke(cli, ["run", *conf, "--params", "tracking.enabled=false"])
     assert passed.exit_code == 0, passed.output
     assert (project / "data/02_intermediate/examples.jsonl").is_dir()

@@ -9,10 +9,14 @@ from pathlib import Path
 from kedro.config import OmegaConfigLoader
 
 from python_tutor.hooks import LineageHooks, OwnVersionsHooks, PinnedVersionsHooks, ScratchHooks
+from python_tutor.parameters.validation import ParameterValidationHooks
 from python_tutor.secret_parameters import SecretParametersHooks
 from python_tutor.tracking import TrackingHooks
 
+# Both parameter checks run first (tryfirst), before tracking opens its store; pluggy calls the
+# later registered of the two first, so a secret is refused as a secret before any other check.
 HOOKS = (
+    ParameterValidationHooks(),
     SecretParametersHooks(),
     LineageHooks(),
     OwnVersionsHooks(),
@@ -31,6 +35,9 @@ CONFIG_LOADER_ARGS = {
     "default_run_env": "local",
     # Rollback pins (`kedro tutor rollback`), read by PinnedVersionsHooks.
     "config_patterns": {"pins": ["pins*"]},
+    # conf/<env> parameter files are merged into conf/base's key by key ("soft"), so an
+    # environment holds only the knobs it changes (Kedro's default replaces whole top-level keys).
+    "merge_strategy": {"parameters": "soft"},
     # ${cwd:}: the folder kedro runs in (the project root), which data/ paths are relative to;
     # mlflow.yml anchors its local store there.
     "custom_resolvers": {"cwd": lambda: Path.cwd().as_posix()},

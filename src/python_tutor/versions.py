@@ -14,12 +14,18 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from kedro.io.core import AbstractVersionedDataset, DatasetError, Version, VersionNotFoundError
+from kedro.io.core import (
+    VERSION_FORMAT,
+    AbstractVersionedDataset,
+    DatasetError,
+    VersionNotFoundError,
+)
+
+from python_tutor.private_api.kedro import set_load_version, versioned_path
 
 LINEAGE_FILE = "_lineage.json"  # written beside each version by hooks.LineageHooks
 PINS_KEY = "pins"
 PINS_FILE = "pins.yml"
-_VERSION_FORMAT = "%Y-%m-%dT%H.%M.%S.%fZ"
 
 
 @dataclass(frozen=True)
@@ -36,7 +42,7 @@ class VersionInfo:
 
 def version_path(dataset: AbstractVersionedDataset, version: str) -> Path:
     """The file (or directory) of one version of a dataset, in the dataset's own layout."""
-    return Path(str(dataset._get_versioned_path(version)))  # noqa: SLF001 - Kedro's layout
+    return Path(str(versioned_path(dataset, version)))
 
 
 def version_dir(dataset: AbstractVersionedDataset, version: str) -> Path:
@@ -55,7 +61,7 @@ def load_version_of(dataset: AbstractVersionedDataset, version: str) -> None:
 
     Kedro builds datasets with ``Version(load, save)``; only ``load`` is replaced.
     """
-    dataset._version = Version(version, dataset._version.save)  # noqa: SLF001
+    set_load_version(dataset, version)
 
 
 def versioned_dataset(catalog: Any, name: str) -> AbstractVersionedDataset | None:
@@ -112,7 +118,7 @@ def list_versions(name: str, dataset: AbstractVersionedDataset) -> list[VersionI
 
 def _parse_version(version: str) -> datetime | None:
     try:
-        return datetime.strptime(version, _VERSION_FORMAT).replace(tzinfo=UTC)
+        return datetime.strptime(version, VERSION_FORMAT).replace(tzinfo=UTC)
     except ValueError:
         return None
 

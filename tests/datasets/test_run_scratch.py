@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pickle
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from kedro.io import DatasetError
+from kedro.io.core import VERSION_FORMAT
 
 from python_tutor.datasets.run_scratch import RunScratchDataset
 
@@ -42,3 +44,11 @@ def test_remove_deletes_only_this_runs_folder(tmp_path):
 def test_is_read_only(tmp_path):
     with pytest.raises(DatasetError, match="read-only"):
         RunScratchDataset(path=str(tmp_path)).save(tmp_path)
+
+
+def test_folder_is_named_with_kedros_version_time(tmp_path):
+    before = datetime.now(UTC)
+    name = RunScratchDataset(path=str(tmp_path)).load().name
+    stamp = name.split("-pid", 1)[0]
+    made = datetime.strptime(stamp, VERSION_FORMAT).replace(tzinfo=UTC)
+    assert before - timedelta(milliseconds=1) <= made <= datetime.now(UTC)

@@ -2,7 +2,9 @@
 
 The trainer and llama.cpp's converter write their results into folders before the versioned
 datasets copy them. A fixed shared folder let two runs wipe each other's files; this dataset
-gives each run (each catalog, so each ``kedro run``) its own ``<path>/<UTC time>-pid<pid>-<id>``.
+gives each run (each catalog, so each ``kedro run``) its own ``<path>/<UTC time>-pid<pid>-<id>``,
+the time in Kedro's version format (``2026-11-29T02.10.00.000Z``), so a scratch folder and the
+versions its run saved read alike.
 ``hooks.ScratchHooks`` removes it when the run succeeds; a failed run keeps it to be looked at,
 and a killed one leaves it behind (the next run's log counts such leftovers).
 """
@@ -13,11 +15,11 @@ import logging
 import os
 import secrets
 import shutil
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from kedro.io import AbstractDataset, DatasetError
+from kedro.io.core import generate_timestamp
 
 logger = logging.getLogger(__name__)
 
@@ -36,8 +38,8 @@ class RunScratchDataset(AbstractDataset[Any, Path]):
         self._root = Path(path)
         # Named now, created on first load: copies of this dataset (a parallel runner's
         # workers) all point at the same folder.
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-        self._folder = self._root / f"{stamp}-pid{os.getpid()}-{secrets.token_hex(3)}"
+        name = f"{generate_timestamp()}-pid{os.getpid()}-{secrets.token_hex(3)}"
+        self._folder = self._root / name
         self.metadata = metadata
 
     def load(self) -> Path:

@@ -9,7 +9,6 @@ from python_tutor.pipelines.formatting.nodes import split_conversations
 from python_tutor.pipelines.formatting.splitting import (
     SPLITS,
     assign_splits,
-    check_ratios,
     group_key,
     normalise_code,
 )
@@ -101,19 +100,6 @@ def test_every_task_is_split_by_the_ratios(conversations):
             assert abs(counts[name] - ratio * total) <= 3, (task, counts.to_dict())
     assert list(train["example_id"]) == sorted(train["example_id"])
     assert set(train.columns) == {"example_id", "task", "messages"}
-
-
-@pytest.mark.parametrize(
-    "ratios",
-    [
-        {"train": 0.8, "val": 0.1},
-        {"train": 0.8, "val": 0.3, "test": -0.1},
-        {"train": 0.5, "val": 0.1, "test": 0.1},
-    ],
-)
-def test_bad_ratios_name_the_parameter(ratios):
-    with pytest.raises(ValueError, match=r"formatting\.split\.ratios"):
-        check_ratios(ratios)
 
 
 @pytest.mark.parametrize("seed", ["a", "b", "c", "d"])

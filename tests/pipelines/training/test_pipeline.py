@@ -149,7 +149,9 @@ def test_conf_gives_every_block_and_agrees_with_globals(
     """Both environments resolve (globals included) to the blocks the node reads."""
     from kedro.config import OmegaConfigLoader
 
-    loader = OmegaConfigLoader(str(project_root / "conf"), base_env="base", default_run_env=env)
+    from python_tutor.settings import CONFIG_LOADER_ARGS
+
+    loader = OmegaConfigLoader(str(project_root / "conf"), env=env, **CONFIG_LOADER_ARGS)
     params = loader["parameters"]["training"]
     wanted = {i.split(".", 1)[1] for i in create_pipeline().inputs() if i.startswith("params:")}
     assert wanted == set(params)

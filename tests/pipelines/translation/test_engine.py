@@ -92,17 +92,6 @@ def test_transient_failures_are_retried(tmp_path):
     assert dict(stats.retries) == {"rate_limited": 1, "timeout": 1}
 
 
-def test_unknown_retry_kind_is_a_parameter_error(tmp_path):
-    with pytest.raises(ValueError, match=r"retry_on has unknown kinds \['teapot'\]"):
-        translate_segments(
-            SEGMENTS,
-            FakeBackend(),
-            TranslationCache(tmp_path),
-            BATCHING,
-            {**RETRY, "retry_on": ["teapot"]},
-        )
-
-
 KILLED_RUN = textwrap.dedent(
     """
     import os, signal, sys

@@ -170,11 +170,6 @@ class TestCheckTranslations:
         assert rejected.iloc[0].reason_kind == "translation_failed:timeout"
         assert report["rejected_by_reason"] == {"translation_failed:timeout": 1}
 
-    def test_unknown_policy_names_the_parameter(self, params):
-        quality = {**params["quality"], "on_bad_translation": "ignore"}
-        with pytest.raises(ValueError, match="translation.quality.on_bad_translation"):
-            check_translations(candidates_frame(), {}, params["protect"], quality)
-
 
 @pytest.mark.usefixtures("apertium")
 def test_pipeline_slice_runs_over_an_in_memory_catalog(cache, params):

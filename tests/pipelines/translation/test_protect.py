@@ -69,19 +69,6 @@ def test_text_that_already_holds_a_placeholder_is_refused(protector):
         protector.protect("see XQZ3X")
 
 
-@pytest.mark.parametrize(
-    ("change", "message"),
-    [
-        ({"placeholder": "<<>>"}, "placeholder must contain"),
-        ({"identifier_patterns": ["("]}, r"identifier_patterns\[0\]"),
-        ({"glossary": [True]}, "quote True/False/None"),
-    ],
-)
-def test_bad_parameters_name_their_key(params, change, message):
-    with pytest.raises(ValueError, match=message):
-        Protector.from_params({**params["protect"], **change})
-
-
 def test_glossary_terms_are_whole_words(protector):
     masked, spans = protector.protect("Nonetheless it returns None.")
     assert spans == ["None"]

@@ -16,7 +16,7 @@ import re
 import tokenize
 from collections.abc import Mapping
 
-SPLITS = ("train", "val", "test")
+from python_tutor.parameters.formatting import SPLITS
 
 
 def normalise_code(code: str) -> str:
@@ -65,24 +65,6 @@ def group_key(code: str, question: str) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
 
 
-def check_ratios(ratios: Mapping[str, float]) -> dict[str, float]:
-    """Ratios for exactly train/val/test, non-negative, summing to 1.
-
-    Raises:
-        ValueError: naming ``formatting.split.ratios`` and what is wrong.
-    """
-    if set(ratios) != set(SPLITS):
-        raise ValueError(
-            f"`formatting.split.ratios` must have exactly {list(SPLITS)}, got {sorted(ratios)}"
-        )
-    values = {name: float(ratios[name]) for name in SPLITS}
-    if any(v < 0 for v in values.values()) or abs(sum(values.values()) - 1) > 1e-6:
-        raise ValueError(
-            f"`formatting.split.ratios` must be non-negative and sum to 1, got {values}"
-        )
-    return values
-
-
 def assign_splits(
     groups: Mapping[str, tuple[str, int]], ratios: Mapping[str, float], seed: str
 ) -> dict[str, str]:
@@ -90,7 +72,7 @@ def assign_splits(
 
     Args:
         groups: group key -> (stratum, number of examples in the group).
-        ratios: split -> share, checked by ``check_ratios``.
+        ratios: split -> share (python_tutor.parameters.formatting.Ratios: >= 0, sum 1).
         seed: salt of the ordering hash; another seed draws another split.
 
     Returns:

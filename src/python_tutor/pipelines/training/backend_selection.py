@@ -13,11 +13,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from python_tutor.parameters.training import BACKENDS
 from python_tutor.precision import NativeSupport, normalise, probe, resolve_precision
 
 logger = logging.getLogger(__name__)
 
-BACKENDS = ("auto", "unsloth", "hf")
 # Optimizers that need bitsandbytes on CUDA, and the exact 32-bit optimizer each stands for.
 BNB_OPTIMIZERS = {
     "adamw_8bit": "adamw_torch",

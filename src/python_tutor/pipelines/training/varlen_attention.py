@@ -26,10 +26,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from python_tutor.parameters.training import VARLEN_KERNELS as KERNELS
+from python_tutor.private_api.torch import flash_attention_forward
+
 NAME = "torch_varlen"
 # training.model.varlen_kernel: how the flash kernel is called; unset, the public wrapper
-DEFAULT_KERNEL = "varlen_attn"
-KERNELS = (DEFAULT_KERNEL, "aten_flash")
+DEFAULT_KERNEL = KERNELS[0]
 
 
 def register(kernel: str = DEFAULT_KERNEL) -> str:
@@ -49,9 +51,7 @@ def register(kernel: str = DEFAULT_KERNEL) -> str:
             f"training.model.varlen_kernel: {kernel!r} is not one of {', '.join(KERNELS)}"
         )
     if kernel == "aten_flash":
-        import torch  # noqa: PLC0415
-
-        call = causal_flash(torch.ops.aten._flash_attention_forward)
+        call = causal_flash(flash_attention_forward())
     else:
         call = _varlen_attn_kernel()
     AttentionInterface.register(
@@ -61,7 +61,8 @@ def register(kernel: str = DEFAULT_KERNEL) -> str:
 
 
 def causal_flash(flash_forward: Callable[..., Any]) -> Callable[..., Any]:
-    """Wrap aten's ``_flash_attention_forward`` as ``kernel(q, k, v, *, cu_seqlens, ...)``.
+    """Wrap aten's ``_flash_attention_forward`` as ``kernel(q, k, v, *, cu_seqlens, ...)``
+    (its arguments: python_tutor.private_api.torch).
 
     The op that ``varlen_attn``'s custom op calls, called directly: Inductor's C++ wrapper can
     call an aten op (not the custom op, whose ``window_size`` is a list), autograd has its

@@ -22,19 +22,12 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from python_tutor.datasets.credentials import Secrets
-
-FAILURE_KINDS = (
-    "timeout",
-    "rate_limited",
-    "http_error",
-    "connection",
-    "garbage_body",
-    "backend_error",
-)
+from python_tutor.private_api.deep_translator import set_base_url
 
 
 class TranslationFailure(Exception):
-    """A request that did not produce a usable translation; ``kind`` is one of FAILURE_KINDS."""
+    """A request that did not produce a usable translation; ``kind`` is one of
+    python_tutor.parameters.translation.FAILURE_KINDS."""
 
     def __init__(self, kind: str, detail: str) -> None:
         super().__init__(f"{kind}: {detail}")
@@ -359,7 +352,7 @@ class DeepTranslatorBackend:
         try:
             translator = self._cls(**self._kwargs)  # raises when a required key is missing
             if self._base_url:
-                translator._base_url = self._base_url  # noqa: SLF001 - self-hosted or stub
+                set_base_url(translator, self._base_url)
             return translator.translate(text)
         except exceptions.AuthorizationException:  # its message quotes the key
             failure = TranslationFailure("http_error", "HTTP 403: the service refused the key")

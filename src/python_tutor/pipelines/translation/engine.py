@@ -19,7 +19,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from .backends import FAILURE_KINDS, Backend, TranslationFailure
+from .backends import Backend, TranslationFailure
 
 
 @dataclass
@@ -74,12 +74,6 @@ def _retrying(retry: dict[str, Any], stats: EngineStats, sleep: Callable[[float]
     """A tenacity controller for the ``translation.retry`` parameters."""
     import tenacity  # noqa: PLC0415
 
-    unknown = set(retry["retry_on"]) - set(FAILURE_KINDS)
-    if unknown:
-        raise ValueError(
-            f"parameters_translation.yml: translation.retry.retry_on has unknown kinds "
-            f"{sorted(unknown)}; kinds are {FAILURE_KINDS}"
-        )
     retry_on = set(retry["retry_on"])
 
     def count(state: tenacity.RetryCallState) -> None:

@@ -72,7 +72,6 @@ REJECTED_COLUMNS = [
     "response_en",
     "response_es",
 ]
-ON_BAD_TRANSLATION = ("flag", "reject")
 
 
 @dataclass(slots=True)
@@ -324,11 +323,6 @@ def check_translations(  # noqa: PLR0917 - one input each, as the node wires the
         (when given), like translations.
     """
     policy = quality["on_bad_translation"]
-    if policy not in ON_BAD_TRANSLATION:
-        raise ValueError(
-            "parameters_translation.yml: translation.quality.on_bad_translation must be one "
-            f"of {ON_BAD_TRANSLATION}; got {policy!r}"
-        )
     protector = Protector.from_params(protect)
     rows = candidates.to_dict(orient="records")
     unchecked = [row for row in rows if pd.isna(row["failure_kind"])]

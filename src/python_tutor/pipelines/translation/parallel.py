@@ -18,13 +18,9 @@ MIN_ROWS_FOR_POOL = 2000  # below this, starting processes costs more than it sa
 
 
 def resolve_workers(workers: int | None) -> int:
-    """``None``: every core this process may use."""
+    """``None``: every core this process may use (``translation.workers`` is >= 1 or null)."""
     if workers is None:
         return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    if workers < 1:
-        raise ValueError(
-            f"parameters_translation.yml: translation.workers must be >= 1 or null; got {workers}"
-        )
     return workers
 
 

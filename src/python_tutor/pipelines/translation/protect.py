@@ -42,30 +42,10 @@ class Protector:
 
     @classmethod
     def from_params(cls, params: dict) -> Protector:
-        """Build from the parameters block; bad regexes name their parameter key."""
-        placeholder = params["placeholder"]
-        if "{index}" not in placeholder:
-            raise ValueError(
-                "parameters_translation.yml: translation.protect.placeholder must contain "
-                f"'{{index}}'; got {placeholder!r}"
-            )
-        patterns = []
-        for position, pattern in enumerate(params.get("identifier_patterns") or []):
-            try:
-                patterns.append(re.compile(pattern))
-            except re.error as err:
-                raise ValueError(
-                    "parameters_translation.yml: translation.protect.identifier_patterns"
-                    f"[{position}] {pattern!r} is not a valid regex: {err}"
-                ) from err
-        glossary = tuple(params.get("glossary") or ())
-        bad = [term for term in glossary if not isinstance(term, str) or not term]
-        if bad:
-            raise ValueError(
-                "parameters_translation.yml: translation.protect.glossary terms must be "
-                f"non-empty strings (quote True/False/None in YAML); got {bad!r}"
-            )
-        return cls(placeholder, glossary, tuple(patterns))
+        """Build from the ``translation.protect`` block (checked at load:
+        python_tutor.parameters.translation.ProtectKnobs)."""
+        patterns = tuple(re.compile(p) for p in params.get("identifier_patterns") or [])
+        return cls(params["placeholder"], tuple(params.get("glossary") or ()), patterns)
 
     @cached_property
     def glossary_pattern(self) -> re.Pattern[str] | None:

@@ -48,17 +48,11 @@ def smollm2_tokenizer_dir(tmp_path_factory) -> Path:
     return target
 
 
-@pytest.fixture(scope="session")
-def tiny_llama_dir(smollm2_tokenizer_dir, tmp_path_factory) -> Path:
-    """A randomly initialised, tiny LLaMA checkpoint with the real SmolLM2 tokenizer.
-
-    The fast fixture for model tests: same architecture, vocabulary and template as the
-    embedded default, a few hundred kB of weights instead of 135M parameters.
-    """
+def save_tiny_llama(tokenizer, target: Path) -> Path:
+    """A randomly initialised, tiny LLaMA with ``tokenizer``, saved to ``target``."""
     import torch
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+    from transformers import LlamaConfig, LlamaForCausalLM
 
-    tokenizer = AutoTokenizer.from_pretrained(smollm2_tokenizer_dir)
     torch.manual_seed(0)
     config = LlamaConfig(
         vocab_size=len(tokenizer),
@@ -73,9 +67,77 @@ def tiny_llama_dir(smollm2_tokenizer_dir, tmp_path_factory) -> Path:
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
     )
-    target = tmp_path_factory.mktemp("tiny_llama")
     LlamaForCausalLM(config).save_pretrained(target)
     tokenizer.save_pretrained(target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def tiny_llama_dir(smollm2_tokenizer_dir, tmp_path_factory) -> Path:
+    """A randomly initialised, tiny LLaMA checkpoint with the real SmolLM2 tokenizer.
+
+    The fast fixture for model tests: same architecture, vocabulary and template as the
+    embedded default, a few hundred kB of weights instead of 135M parameters.
+    """
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(smollm2_tokenizer_dir)
+    return save_tiny_llama(tokenizer, tmp_path_factory.mktemp("tiny_llama"))
+
+
+# LLaMA 3.x's special tokens (Meta's tokenizer_config.json): BOS, the end of an Instruct turn
+# (its EOS), the header markers and its padding token.
+LLAMA3_SPECIAL_TOKENS = {
+    "bos_token": "<|begin_of_text|>",
+    "eos_token": "<|eot_id|>",
+    "pad_token": "<|finetune_right_pad_id|>",
+    "additional_special_tokens": [
+        "<|end_of_text|>",
+        "<|start_header_id|>",
+        "<|end_header_id|>",
+        "<|eom_id|>",
+    ],
+}
+
+
+@pytest.fixture(scope="session")
+def llama3_tokenizer_dir(smollm2_tokenizer_dir, tmp_path_factory) -> Path:
+    """A LLaMA-3-style tokenizer without the hub: SmolLM2's BPE with LLaMA 3's special tokens,
+    whose GGUF says ``tokenizer.ggml.add_bos_token = true`` as Llama 3.2's does.
+
+    llama.cpp's converter takes that flag from ``add_bos_token`` in tokenizer_config.json. The
+    BOS is not put in the post-processor: the converter recognises a BPE pre-tokenizer by the
+    hash of ``encode()`` of a fixed text, and a leading BOS would make SmolLM2's unknown.
+    """
+    import json
+
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(smollm2_tokenizer_dir)
+    tokenizer.add_special_tokens(LLAMA3_SPECIAL_TOKENS)
+    target = tmp_path_factory.mktemp("llama3_tokenizer")
+    tokenizer.save_pretrained(target)
+    config_file = target / "tokenizer_config.json"
+    config = json.loads(config_file.read_text(encoding="utf-8"))
+    config_file.write_text(json.dumps({**config, "add_bos_token": True}), encoding="utf-8")
+    return target
+
+
+def convert_to_gguf(project_root: Path, model_dir: Path, target: Path) -> Path:
+    """``model_dir`` converted to q8_0 by llama.cpp's own converter (the export stage's tool)."""
+    import subprocess
+    import sys
+
+    import yaml
+
+    export = yaml.safe_load((project_root / "conf/base/parameters_export.yml").read_text())
+    converter = project_root / export["export"]["converter"]["dir"] / "convert_hf_to_gguf.py"
+    subprocess.run(
+        [sys.executable, str(converter), str(model_dir), "--outtype", "q8_0"]
+        + ["--outfile", str(target)],
+        check=True,
+        capture_output=True,
+    )
     return target
 
 
@@ -103,21 +165,32 @@ def project(tmp_path: Path, project_root: Path, monkeypatch) -> Path:
 @pytest.fixture(scope="session")
 def tiny_gguf(project_root, tiny_llama_dir, tmp_path_factory) -> Path:
     """The tiny LLaMA converted by llama.cpp's own converter (the export stage's tool)."""
-    import subprocess
-    import sys
-
-    import yaml
-
-    export = yaml.safe_load((project_root / "conf/base/parameters_export.yml").read_text())
-    converter = project_root / export["export"]["converter"]["dir"] / "convert_hf_to_gguf.py"
-    target = tmp_path_factory.mktemp("gguf") / "tiny.Q8_0.gguf"
-    subprocess.run(
-        [sys.executable, str(converter), str(tiny_llama_dir), "--outtype", "q8_0"]
-        + ["--outfile", str(target)],
-        check=True,
-        capture_output=True,
+    return convert_to_gguf(
+        project_root, tiny_llama_dir, tmp_path_factory.mktemp("gguf") / "tiny.Q8_0.gguf"
     )
-    return target
+
+
+@pytest.fixture(scope="session")
+def trained_tutor(project_root, smollm2_tokenizer_dir, llama3_tokenizer_dir, tmp_path_factory):
+    """``layout -> (checkpoint, GGUF)``: a tiny LLaMA whose tokenizer carries the chat layout as
+    training saves it (its ``load_tokenizer``), converted by llama.cpp's converter as export
+    does. ``chatml`` on SmolLM2's tokenizer (a LLaMA 3 vocabulary has no ``<|im_start|>``),
+    ``llama-3.1`` on the LLaMA-3-style one. Built once per layout."""
+    from python_tutor.pipelines.training.trainers import load_tokenizer
+
+    tokenizers = {"chatml": smollm2_tokenizer_dir, "llama-3.1": llama3_tokenizer_dir}
+    made: dict[str, tuple[Path, Path]] = {}
+
+    def make(layout: str) -> tuple[Path, Path]:
+        if layout not in made:
+            tokenizer, _ = load_tokenizer(tokenizers[layout], layout)
+            folder = tmp_path_factory.mktemp(f"tutor_{layout}")
+            checkpoint = save_tiny_llama(tokenizer, folder / "merged")
+            gguf = convert_to_gguf(project_root, checkpoint, folder / "tutor.Q8_0.gguf")
+            made[layout] = (checkpoint, gguf)
+        return made[layout]
+
+    return make
 
 
 @pytest.fixture

@@ -15,10 +15,9 @@ from kedro_datasets.json import JSONDataset
 from kedro_datasets.pandas import JSONDataset as PandasJSONDataset
 
 from python_tutor.chat_templates import BUILTIN
-from python_tutor.modelfile import gguf_prompts, parse_modelfile, render_modelfile
+from python_tutor.modelfile import render_modelfile
 from python_tutor.pipelines.evaluation import create_pipeline
 from python_tutor.pipelines.evaluation import nodes as n
-from python_tutor.pipelines.evaluation.models import generate_gguf
 from tests.adapters import make_adapter
 
 SYSTEM = "Eres un tutor de Python. Responde en español."
@@ -205,50 +204,43 @@ class TestTransformersModels:
         assert short["truncated"] == len(QUESTIONS) and short["scored_tokens"] < expected
 
 
-class FakeLlama:
-    """Records what llama.cpp would be asked, and answers with a fixed text."""
-
-    def __init__(self):
-        self.prompts: list[str] = []
-        self.stops: list[list[str]] = []
-
-    def tokenize(self, text: bytes, add_bos: bool, special: bool) -> list[int]:
-        assert add_bos is False and special is True
-        self.prompts.append(text.decode("utf-8"))
-        return [1, 2, 3]
-
-    def create_completion(self, tokens, max_tokens, temperature, stop):
-        assert temperature == 0.0
-        self.stops.append(stop)
-        return {"choices": [{"text": " Hola "}], "usage": {"completion_tokens": 2}}
-
-    def reset(self):
-        pass
-
-
 class TestGGUF:
-    def test_prompts_use_the_modelfiles_template_and_system_not_the_chats(self, prompts):
-        modelfile = parse_modelfile(modelfile_text(Path("x.gguf")))
-        chats = n._prompt_chats(prompts)
-        texts = gguf_prompts(modelfile, chats)
-        assert all(t.startswith(f"<|im_start|>system\n{MODELFILE_SYSTEM}<|im_end|>") for t in texts)
-        assert all(SYSTEM not in text for text in texts)
-        assert texts[0].endswith(f"user\n{QUESTIONS[0][1]}<|im_end|>\n<|im_start|>assistant\n")
-        llama = FakeLlama()
-        answers = generate_gguf(llama, texts, modelfile["stop"], {"max_new_tokens": 5})
-        assert llama.prompts == texts
-        assert llama.stops[0] == ["<|im_end|>", "<|im_start|>"]
-        assert answers[0].text == "Hola" and answers[0].new_tokens == 2
+    @pytest.mark.slow
+    def test_answers_take_the_modelfiles_persona_stops_and_sampling(
+        self, prompts, trained_tutor, params, monkeypatch
+    ):
+        """The chat's own system turn gives way to the Modelfile's; every PARAMETER reaches
+        llama.cpp, and the answer length is evaluation's, as for the other models."""
+        from llama_cpp import Llama
 
-    def test_a_different_modelfile_template_changes_the_prompt(self, prompts):
-        modelfile = {"template": "[{{ .System }}] {{ .Prompt }} =>", "system": "S"}
-        assert gguf_prompts(modelfile, [prompts["tutor"][0]["messages"][:-1]]) == [
-            f"[S] {QUESTIONS[0][1]} =>"
-        ]
+        _, gguf = trained_tutor("chatml")
+        sampling = {"temperature": 0.3, "top_p": 0.8, "top_k": 20, "repeat_penalty": 1.2}
+        text = render_modelfile(gguf.name, BUILTIN["chatml"], MODELFILE_SYSTEM, sampling)
+        calls: list[tuple[str, dict]] = []
+        complete = Llama.create_completion
 
-    def test_a_modelfile_without_template_is_refused(self, prompts):
-        with pytest.raises(ValueError, match="no TEMPLATE"):
-            gguf_prompts({"system": "S"}, n._prompt_chats(prompts))
+        def recording(llama, prompt, **kwargs):
+            calls.append((llama.detokenize(prompt, special=True).decode(), kwargs))
+            return complete(llama, prompt, **kwargs)
+
+        monkeypatch.setattr(Llama, "create_completion", recording)
+        outputs = n.evaluate_gguf_model(
+            prompts, gguf, text, params["runtime"], params["generation"]
+        )
+        assert len(calls) == len(QUESTIONS) + len(PROBLEMS)
+        prompt, kwargs = calls[0]
+        assert prompt == (
+            f"<|im_start|>system\n{MODELFILE_SYSTEM}<|im_end|>\n"
+            f"<|im_start|>user\n{QUESTIONS[0][1]}<|im_end|>\n<|im_start|>assistant\n"
+        )
+        assert all(SYSTEM not in prompt for prompt, _ in calls)
+        assert kwargs == {
+            **sampling,
+            "min_p": 0.0,
+            "max_tokens": 6,
+            "stop": list(BUILTIN["chatml"].stop),
+        }
+        assert outputs["measured"] is True
 
     def test_an_absent_gguf_is_reported_as_not_measured(self, prompts, params):
         outputs = n.evaluate_gguf_model(prompts, False, None, params["runtime"], {})
@@ -257,6 +249,39 @@ class TestGGUF:
             "measured": False,
             "reason": "no gguf_model/ollama_modelfile",
         }
+
+    @pytest.mark.slow
+    def test_the_gguf_gets_the_tokens_training_gave_bos_included(
+        self, prompts, trained_tutor, params, monkeypatch
+    ):
+        """LLaMA 3 layout: llama.cpp must see <|begin_of_text|> first, as the trainer did."""
+        from llama_cpp import Llama
+        from transformers import AutoTokenizer
+
+        checkpoint, gguf = trained_tutor("llama-3.1")
+        seen: list[list[int]] = []
+        complete = Llama.create_completion
+
+        def recording(llama, prompt, *args, **kwargs):
+            seen.append(list(prompt))
+            return complete(llama, prompt, *args, **kwargs)
+
+        monkeypatch.setattr(Llama, "create_completion", recording)
+        text = render_modelfile(gguf.name, BUILTIN["llama-3.1"], MODELFILE_SYSTEM, {})
+        n.evaluate_gguf_model(prompts, gguf, text, params["runtime"], params["generation"])
+        tokenizer = AutoTokenizer.from_pretrained(checkpoint)
+        question = prompts["tutor"][0]["messages"][-2]["content"]  # before the reference
+        trained = tokenizer.apply_chat_template(
+            [
+                {"role": "system", "content": MODELFILE_SYSTEM},
+                {"role": "user", "content": question},
+            ],
+            tokenize=True,
+            add_generation_prompt=True,
+            return_dict=False,
+        )
+        assert trained[0] == tokenizer.bos_token_id
+        assert seen[0] == trained
 
     @pytest.mark.slow
     def test_the_real_gguf_answers_through_llama_cpp(self, prompts, tiny_gguf, params):

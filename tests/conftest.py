@@ -102,25 +102,31 @@ LLAMA3_SPECIAL_TOKENS = {
 
 @pytest.fixture(scope="session")
 def llama3_tokenizer_dir(smollm2_tokenizer_dir, tmp_path_factory) -> Path:
-    """A LLaMA-3-style tokenizer without the hub: SmolLM2's BPE with LLaMA 3's special tokens,
-    whose GGUF says ``tokenizer.ggml.add_bos_token = true`` as Llama 3.2's does.
-
-    llama.cpp's converter takes that flag from ``add_bos_token`` in tokenizer_config.json. The
-    BOS is not put in the post-processor: the converter recognises a BPE pre-tokenizer by the
-    hash of ``encode()`` of a fixed text, and a leading BOS would make SmolLM2's unknown.
-    """
-    import json
-
+    """A LLaMA-3-style tokenizer without the hub: SmolLM2's BPE with LLaMA 3's special tokens."""
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(smollm2_tokenizer_dir)
     tokenizer.add_special_tokens(LLAMA3_SPECIAL_TOKENS)
     target = tmp_path_factory.mktemp("llama3_tokenizer")
     tokenizer.save_pretrained(target)
-    config_file = target / "tokenizer_config.json"
+    return target
+
+
+def declare_bos_added(checkpoint: Path) -> None:
+    """Make llama.cpp's converter write ``tokenizer.ggml.add_bos_token = true``, as it does for
+    Llama 3.2, for the LLaMA-3-style tokenizer.
+
+    The converter reads the flag from ``add_bos_token`` in tokenizer_config.json (transformers 5
+    drops that key when it saves a tokenizer, so it is set on the saved checkpoint). Llama 3.2
+    declares it in its tokenizer.json post-processor instead, but that cannot be copied here:
+    the converter recognises a BPE pre-tokenizer by the hash of ``encode()`` of a fixed text,
+    and a leading BOS would make SmolLM2's unknown.
+    """
+    import json
+
+    config_file = checkpoint / "tokenizer_config.json"
     config = json.loads(config_file.read_text(encoding="utf-8"))
     config_file.write_text(json.dumps({**config, "add_bos_token": True}), encoding="utf-8")
-    return target
 
 
 def convert_to_gguf(project_root: Path, model_dir: Path, target: Path) -> Path:
@@ -175,7 +181,8 @@ def trained_tutor(project_root, smollm2_tokenizer_dir, llama3_tokenizer_dir, tmp
     """``layout -> (checkpoint, GGUF)``: a tiny LLaMA whose tokenizer carries the chat layout as
     training saves it (its ``load_tokenizer``), converted by llama.cpp's converter as export
     does. ``chatml`` on SmolLM2's tokenizer (a LLaMA 3 vocabulary has no ``<|im_start|>``),
-    ``llama-3.1`` on the LLaMA-3-style one. Built once per layout."""
+    ``llama-3.1`` on the LLaMA-3-style one, whose GGUF adds BOS by its vocabulary rule as Llama
+    3.2's does. Built once per layout."""
     from python_tutor.pipelines.training.trainers import load_tokenizer
 
     tokenizers = {"chatml": smollm2_tokenizer_dir, "llama-3.1": llama3_tokenizer_dir}
@@ -186,6 +193,8 @@ def trained_tutor(project_root, smollm2_tokenizer_dir, llama3_tokenizer_dir, tmp
             tokenizer, _ = load_tokenizer(tokenizers[layout], layout)
             folder = tmp_path_factory.mktemp(f"tutor_{layout}")
             checkpoint = save_tiny_llama(tokenizer, folder / "merged")
+            if layout == "llama-3.1":
+                declare_bos_added(checkpoint)
             gguf = convert_to_gguf(project_root, checkpoint, folder / "tutor.Q8_0.gguf")
             made[layout] = (checkpoint, gguf)
         return made[layout]
@@ -206,3 +215,29 @@ def run_project(project: Path):
             session.run(**kwargs)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def render_ollama(project_root):
+    """``(template, system, messages) -> prompt``: a Modelfile TEMPLATE rendered by Go's own
+    text/template with Ollama's data shape (tools/ollama_template, built by
+    ``make ollama-template``). Skipped only where Go is absent (``make system-deps`` installs
+    Debian's golang-go)."""
+    import json
+    import subprocess
+
+    if shutil.which("go") is None:
+        pytest.skip("go is not installed: `make system-deps` installs golang-go")
+    subprocess.run(["make", "-s", "ollama-template"], cwd=project_root, check=True)
+    binary = project_root / "build" / "ollama-template"
+
+    def render(template: str, system: str, messages: list[dict[str, str]]) -> str:
+        request = {"template": template, "system": system, "messages": messages}
+        done = subprocess.run(
+            [str(binary)], input=json.dumps(request), capture_output=True, text=True, check=False
+        )
+        if done.returncode != 0:
+            raise ValueError(done.stderr.strip())
+        return done.stdout
+
+    return render

@@ -66,12 +66,13 @@ def completion_settings(modelfile: Mapping[str, Any]) -> dict[str, Any]:
 def chat_messages(
     modelfile: Mapping[str, Any], chat: Sequence[Mapping[str, str]]
 ) -> list[dict[str, str]]:
-    """The turns a deployed tutor gets: the Modelfile's SYSTEM, then the chat's user and
-    assistant turns (a chat's own system turn is dropped: the deployed persona is the
-    Modelfile's)."""
+    """The turns Ollama lays out for ``chat``: the Modelfile's SYSTEM goes first when the chat
+    has no system turn of its own (Ollama's ChatHandler)."""
+    turns = [dict(m) for m in chat]
     system = modelfile.get("system", "")
-    turns = [dict(m) for m in chat if m["role"] != "system"]
-    return ([{"role": "system", "content": system}] if system else []) + turns
+    if system and (not turns or turns[0]["role"] != "system"):
+        turns.insert(0, {"role": "system", "content": system})
+    return turns
 
 
 def prompt_tokens(llama: Any, messages: Sequence[Mapping[str, str]]) -> list[int]:

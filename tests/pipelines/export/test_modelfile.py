@@ -8,7 +8,6 @@ import pytest
 from transformers import AutoTokenizer
 
 from python_tutor.chat_templates import BUILTIN, MODEL, render, resolve_chat_template
-from python_tutor.go_template import render_ollama_template
 from python_tutor.modelfile import (
     OLLAMA_DEFAULTS,
     parse_modelfile,
@@ -39,7 +38,7 @@ def test_modelfile_has_every_part(smollm2):
 
 
 @pytest.mark.parametrize("name", [MODEL, "chatml"])
-def test_template_renders_as_training_did(smollm2, name):
+def test_template_renders_as_training_did(smollm2, name, render_ollama):
     """What Ollama sends llama.cpp equals what the model was trained on, turn for turn."""
     template = resolve_chat_template(name, smollm2)
     parsed = parse_modelfile(render_modelfile("tutor.Q8_0.gguf", template, SYSTEM, SAMPLING))
@@ -50,10 +49,10 @@ def test_template_renders_as_training_did(smollm2, name):
         {"role": "user", "content": QUESTIONS[0]},
     ]
     trained = render(smollm2, template, conversation, add_generation_prompt=True)
-    assert render_ollama_template(parsed["template"], parsed["system"], conversation[1:]) == trained
+    assert render_ollama(parsed["template"], parsed["system"], conversation[1:]) == trained
 
 
-def test_llama3_layout_renders_as_training_did(smollm2_tokenizer_dir):
+def test_llama3_layout_renders_as_training_did(smollm2_tokenizer_dir, render_ollama):
     """The LLaMA 3.2 recipe: LLaMA-3 headers and <|eot_id|> stops (Ollama adds BOS itself)."""
     tokenizer = AutoTokenizer.from_pretrained(smollm2_tokenizer_dir)
     tokenizer.add_tokens(LLAMA3_TOKENS, special_tokens=True)
@@ -66,7 +65,7 @@ def test_llama3_layout_renders_as_training_did(smollm2_tokenizer_dir):
         {"role": "user", "content": QUESTIONS[2]},
     ]
     trained = render(tokenizer, template, conversation, add_generation_prompt=True)
-    ollama = render_ollama_template(parsed["template"], parsed["system"], conversation[1:])
+    ollama = render_ollama(parsed["template"], parsed["system"], conversation[1:])
     assert "<|begin_of_text|>" + ollama == trained
 
 

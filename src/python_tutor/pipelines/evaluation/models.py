@@ -190,13 +190,15 @@ def generate_gguf(
     chats: Sequence[Chat],
     generation: Mapping[str, Any],
 ) -> list[Answer]:
-    """The deployed tutor's answers: each chat with the Modelfile's persona, prompted and
-    sampled as ``ollama run`` would (python_tutor.gguf_chat); the answer length is
-    ``generation.max_new_tokens``, as for the other models."""
+    """The deployed tutor's answers, prompted and sampled as ``ollama run`` would
+    (python_tutor.gguf_chat); the answer length is ``generation.max_new_tokens``, as for the
+    other models. A chat's own system turn is dropped: users of the deployed tutor send only
+    their question and the Modelfile's SYSTEM is the persona they get."""
     settings = {**completion_settings(modelfile), "max_tokens": int(generation["max_new_tokens"])}
     answers = []
     for chat in tqdm(chats, desc="generating (GGUF)", unit="answer", disable=None):
-        tokens = prompt_tokens(llama, chat_messages(modelfile, chat))
+        questions = [m for m in chat if m["role"] != "system"]
+        tokens = prompt_tokens(llama, chat_messages(modelfile, questions))
         began = time.perf_counter()
         result = llama.create_completion(tokens, **settings)
         seconds = time.perf_counter() - began

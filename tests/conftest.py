@@ -85,31 +85,16 @@ def tiny_llama_dir(smollm2_tokenizer_dir, tmp_path_factory) -> Path:
     return save_tiny_llama(tokenizer, tmp_path_factory.mktemp("tiny_llama"))
 
 
-# LLaMA 3.x's special tokens (Meta's tokenizer_config.json): BOS, the end of an Instruct turn
-# (its EOS), the header markers and its padding token.
-LLAMA3_SPECIAL_TOKENS = {
-    "bos_token": "<|begin_of_text|>",
-    "eos_token": "<|eot_id|>",
-    "pad_token": "<|finetune_right_pad_id|>",
-    "additional_special_tokens": [
-        "<|end_of_text|>",
-        "<|start_header_id|>",
-        "<|end_header_id|>",
-        "<|eom_id|>",
-    ],
-}
-
-
 @pytest.fixture(scope="session")
 def llama3_tokenizer_dir(smollm2_tokenizer_dir, tmp_path_factory) -> Path:
-    """A LLaMA-3-style tokenizer without the hub: SmolLM2's BPE with LLaMA 3's special tokens."""
-    from transformers import AutoTokenizer
+    """A LLaMA-3-style tokenizer without the hub: SmolLM2's BPE with LLaMA 3's special tokens,
+    as the throughput benchmark builds it (benchmarks/train_throughput.py)."""
+    from tests.benchmarks import load_benchmark
 
-    tokenizer = AutoTokenizer.from_pretrained(smollm2_tokenizer_dir)
-    tokenizer.add_special_tokens(LLAMA3_SPECIAL_TOKENS)
-    target = tmp_path_factory.mktemp("llama3_tokenizer")
-    tokenizer.save_pretrained(target)
-    return target
+    benchmark = load_benchmark("train_throughput")
+    return benchmark.prepare_tokenizer(
+        smollm2_tokenizer_dir, tmp_path_factory.mktemp("llama3_tokenizer")
+    )
 
 
 def declare_bos_added(checkpoint: Path) -> None:
@@ -241,3 +226,28 @@ def render_ollama(project_root):
         return done.stdout
 
     return render
+
+
+@pytest.fixture
+def completion_calls(monkeypatch) -> list[tuple[list[int], dict]]:
+    """Every ``llama_cpp.Llama.create_completion`` call of the test: (prompt ids, arguments);
+    the real completion still runs."""
+    from llama_cpp import Llama
+
+    calls: list[tuple[list[int], dict]] = []
+    complete = Llama.create_completion
+
+    def recording(llama, prompt, *args, **kwargs):
+        calls.append((list(prompt), kwargs))
+        return complete(llama, prompt, *args, **kwargs)
+
+    monkeypatch.setattr(Llama, "create_completion", recording)
+    return calls
+
+
+def trained_prompt_ids(tokenizer, conversation: list[dict[str, str]]) -> list[int]:
+    """The prompt ids training gives ``conversation``: the tokenizer's chat template applied as
+    TRL's SFTTrainer applies it to a prompt (trl.data_utils._tokenize)."""
+    return tokenizer.apply_chat_template(
+        conversation, tokenize=True, return_dict=True, add_generation_prompt=True
+    )["input_ids"]

@@ -13,6 +13,7 @@ from python_tutor.chat_templates import BUILTIN
 from python_tutor.cli import cli
 from python_tutor.datasets.gguf_file import GGUFFileDataset, OllamaModelfileDataset
 from python_tutor.modelfile import render_modelfile
+from tests.conftest import trained_prompt_ids
 
 SYSTEM = "Eres un tutor de Python que responde en español."
 VERSION = "2026-01-01T00.00.00.000Z"
@@ -20,24 +21,14 @@ VERSION = "2026-01-01T00.00.00.000Z"
 
 @pytest.mark.slow
 def test_reply_uses_the_history_the_modelfile_persona_and_every_parameter(
-    trained_tutor, monkeypatch
+    trained_tutor, completion_calls
 ):
     """As ``ollama run``: context size and repeat window at load, stops and sampling per
     answer, all from the Modelfile the export writes."""
-    from llama_cpp import Llama
-
     _, gguf = trained_tutor("chatml")
     parameters = {"temperature": 0.2, "top_p": 0.9, "top_k": 30, "min_p": 0.05}
     parameters |= {"repeat_penalty": 1.1, "repeat_last_n": 32, "num_ctx": 512, "seed": 7}
     modelfile = render_modelfile(gguf.name, BUILTIN["chatml"], SYSTEM, parameters)
-    calls: list[tuple[str, dict]] = []
-    complete = Llama.create_completion
-
-    def recording(llama, prompt, **kwargs):
-        calls.append((llama.detokenize(prompt, special=True).decode(), kwargs))
-        return complete(llama, prompt, **kwargs)
-
-    monkeypatch.setattr(Llama, "create_completion", recording)
     tutor = open_tutor(gguf, modelfile, n_threads=1)
     assert tutor.llama.n_ctx() == 512 and tutor.llama.last_n_tokens_size == 32
     history = [
@@ -47,8 +38,8 @@ def test_reply_uses_the_history_the_modelfile_persona_and_every_parameter(
     ]
     answer = "".join(tutor.reply(history, max_tokens=5))
     assert isinstance(answer, str)
-    prompt, kwargs = calls[0]
-    assert prompt == (
+    ids, kwargs = completion_calls[0]
+    assert tutor.llama.detokenize(ids, special=True).decode() == (
         f"<|im_start|>system\n{SYSTEM}<|im_end|>\n"
         "<|im_start|>user\n¿Qué es una tupla?<|im_end|>\n"
         "<|im_start|>assistant\nUna secuencia inmutable.<|im_end|>\n"
@@ -67,7 +58,7 @@ def test_reply_uses_the_history_the_modelfile_persona_and_every_parameter(
         "stream": True,
     }
     list(tutor.reply(history))
-    assert calls[1][1]["max_tokens"] == -1  # Ollama's num_predict default: no limit
+    assert completion_calls[1][1]["max_tokens"] == -1  # Ollama's num_predict default: no limit
 
 
 @pytest.fixture
@@ -104,10 +95,9 @@ def test_interactive_session_keeps_history_until_salir(exported):
 
 @pytest.mark.slow
 def test_chat_gives_the_gguf_the_tokens_training_gave_bos_included(
-    project, trained_tutor, monkeypatch
+    project, trained_tutor, completion_calls
 ):
     """LLaMA 3 layout: the chat prompt starts with <|begin_of_text|>, as in training."""
-    from llama_cpp import Llama
     from transformers import AutoTokenizer
 
     checkpoint, gguf = trained_tutor("llama-3.1")
@@ -116,25 +106,14 @@ def test_chat_gives_the_gguf_the_tokens_training_gave_bos_included(
     OllamaModelfileDataset(filepath="data/06_models/tutor/Modelfile", version=version).save(
         render_modelfile(gguf.name, BUILTIN["llama-3.1"], SYSTEM, {"temperature": 0})
     )
-    seen: list[list[int]] = []
-    complete = Llama.create_completion
-
-    def recording(llama, prompt, *args, **kwargs):
-        seen.append(list(prompt))
-        return complete(llama, prompt, *args, **kwargs)
-
-    monkeypatch.setattr(Llama, "create_completion", recording)
     result = CliRunner().invoke(cli, ["tutor", "chat", "--prompt", "Hola", "--max-tokens", "2"])
     assert result.exit_code == 0, result.output
     tokenizer = AutoTokenizer.from_pretrained(checkpoint)
-    trained = tokenizer.apply_chat_template(
-        [{"role": "system", "content": SYSTEM}, {"role": "user", "content": "Hola"}],
-        tokenize=True,
-        add_generation_prompt=True,
-        return_dict=False,
+    trained = trained_prompt_ids(
+        tokenizer, [{"role": "system", "content": SYSTEM}, {"role": "user", "content": "Hola"}]
     )
     assert trained[0] == tokenizer.bos_token_id
-    assert seen == [trained]
+    assert [ids for ids, _ in completion_calls] == [trained]
 
 
 def test_unknown_version_and_missing_export_are_clear_errors(project):

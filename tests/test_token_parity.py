@@ -6,7 +6,8 @@ adds BOS by its vocabulary rule, as Llama 3.2's does), and a real GGUF from llam
 converter:
 
 - training: the tokenizer's chat template applied as TRL's SFTTrainer applies it to the prompt
-  (``apply_chat_template(tokenize=True, return_dict=True, add_generation_prompt=True)``);
+  (``apply_chat_template(tokenize=True, return_dict=True, add_generation_prompt=True)``,
+  tests.conftest.trained_prompt_ids);
 - llama.cpp: ``python_tutor.gguf_chat.prompt_tokens`` (what evaluation and the chat use: the
   GGUF's own template and add_bos, as llama.cpp's server), and llama-cpp-python's own chat
   handler for the GGUF's metadata template (Jinja2ChatFormatter);
@@ -22,6 +23,7 @@ import pytest
 from python_tutor.chat_templates import BUILTIN
 from python_tutor.gguf_chat import chat_messages, prompt_tokens
 from python_tutor.modelfile import parse_modelfile, render_modelfile
+from tests.conftest import trained_prompt_ids
 
 pytestmark = pytest.mark.slow
 
@@ -70,39 +72,24 @@ def tutor(request, trained_tutor):
     return request.param, AutoTokenizer.from_pretrained(checkpoint), llama
 
 
-def training_ids(tokenizer, conversation) -> list[int]:
-    """The prompt ids TRL's SFTTrainer tokenizes (trl.data_utils._tokenize, prompt side)."""
-    return tokenizer.apply_chat_template(
-        conversation, tokenize=True, return_dict=True, add_generation_prompt=True
-    )["input_ids"]
-
-
-def llama_cpp_handler_ids(llama, conversation, monkeypatch) -> list[int]:
+def llama_cpp_handler_ids(llama, conversation, completion_calls) -> list[int]:
     """The ids llama-cpp-python's chat handler for the GGUF's template sends the model."""
-    from llama_cpp import Llama
-
-    seen: list[list[int]] = []
-    complete = Llama.create_completion
-
-    def recording(self, prompt, *args, **kwargs):
-        seen.append(list(prompt))
-        return complete(self, prompt, *args, **kwargs)
-
-    monkeypatch.setattr(Llama, "create_completion", recording)
     llama.reset()
     llama.create_chat_completion(messages=conversation, max_tokens=1)
-    return seen[0]
+    return completion_calls[-1][0]
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_training_llama_cpp_and_ollama_give_the_same_ids(tutor, case, render_ollama, monkeypatch):
+def test_training_llama_cpp_and_ollama_give_the_same_ids(
+    tutor, case, render_ollama, completion_calls
+):
     layout, tokenizer, llama = tutor
     system, request, conversation = CASES[case]
     modelfile = parse_modelfile(render_modelfile("tutor.Q8_0.gguf", BUILTIN[layout], system, {}))
 
-    trained = training_ids(tokenizer, conversation)
+    trained = trained_prompt_ids(tokenizer, conversation)
     served = prompt_tokens(llama, chat_messages(modelfile, request))
-    handler = llama_cpp_handler_ids(llama, conversation, monkeypatch)
+    handler = llama_cpp_handler_ids(llama, conversation, completion_calls)
     ollama_text = render_ollama(modelfile["template"], modelfile["system"], request)
     ollama = llama.tokenize(ollama_text.encode("utf-8"), add_bos=True, special=True)
 

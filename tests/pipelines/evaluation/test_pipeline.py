@@ -19,6 +19,7 @@ from python_tutor.modelfile import render_modelfile
 from python_tutor.pipelines.evaluation import create_pipeline
 from python_tutor.pipelines.evaluation import nodes as n
 from tests.adapters import make_adapter
+from tests.conftest import trained_prompt_ids
 
 SYSTEM = "Eres un tutor de Python. Responde en español."
 MODELFILE_SYSTEM = "Eres el tutor desplegado: responde siempre en español, con ejemplos."
@@ -207,33 +208,27 @@ class TestTransformersModels:
 class TestGGUF:
     @pytest.mark.slow
     def test_answers_take_the_modelfiles_persona_stops_and_sampling(
-        self, prompts, trained_tutor, params, monkeypatch
+        self, prompts, trained_tutor, params, completion_calls
     ):
         """The chat's own system turn gives way to the Modelfile's; every PARAMETER reaches
         llama.cpp, and the answer length is evaluation's, as for the other models."""
-        from llama_cpp import Llama
+        from transformers import AutoTokenizer
 
-        _, gguf = trained_tutor("chatml")
+        checkpoint, gguf = trained_tutor("chatml")
         sampling = {"temperature": 0.3, "top_p": 0.8, "top_k": 20, "repeat_penalty": 1.2}
         text = render_modelfile(gguf.name, BUILTIN["chatml"], MODELFILE_SYSTEM, sampling)
-        calls: list[tuple[str, dict]] = []
-        complete = Llama.create_completion
-
-        def recording(llama, prompt, **kwargs):
-            calls.append((llama.detokenize(prompt, special=True).decode(), kwargs))
-            return complete(llama, prompt, **kwargs)
-
-        monkeypatch.setattr(Llama, "create_completion", recording)
         outputs = n.evaluate_gguf_model(
             prompts, gguf, text, params["runtime"], params["generation"]
         )
-        assert len(calls) == len(QUESTIONS) + len(PROBLEMS)
-        prompt, kwargs = calls[0]
-        assert prompt == (
+        assert len(completion_calls) == len(QUESTIONS) + len(PROBLEMS)
+        decode = AutoTokenizer.from_pretrained(checkpoint).decode
+        texts = [decode(ids) for ids, _ in completion_calls]
+        kwargs = completion_calls[0][1]
+        assert texts[0] == (
             f"<|im_start|>system\n{MODELFILE_SYSTEM}<|im_end|>\n"
             f"<|im_start|>user\n{QUESTIONS[0][1]}<|im_end|>\n<|im_start|>assistant\n"
         )
-        assert all(SYSTEM not in prompt for prompt, _ in calls)
+        assert all(SYSTEM not in prompt for prompt in texts)
         assert kwargs == {
             **sampling,
             "min_p": 0.0,
@@ -252,36 +247,25 @@ class TestGGUF:
 
     @pytest.mark.slow
     def test_the_gguf_gets_the_tokens_training_gave_bos_included(
-        self, prompts, trained_tutor, params, monkeypatch
+        self, prompts, trained_tutor, params, completion_calls
     ):
         """LLaMA 3 layout: llama.cpp must see <|begin_of_text|> first, as the trainer did."""
-        from llama_cpp import Llama
         from transformers import AutoTokenizer
 
         checkpoint, gguf = trained_tutor("llama-3.1")
-        seen: list[list[int]] = []
-        complete = Llama.create_completion
-
-        def recording(llama, prompt, *args, **kwargs):
-            seen.append(list(prompt))
-            return complete(llama, prompt, *args, **kwargs)
-
-        monkeypatch.setattr(Llama, "create_completion", recording)
         text = render_modelfile(gguf.name, BUILTIN["llama-3.1"], MODELFILE_SYSTEM, {})
         n.evaluate_gguf_model(prompts, gguf, text, params["runtime"], params["generation"])
         tokenizer = AutoTokenizer.from_pretrained(checkpoint)
         question = prompts["tutor"][0]["messages"][-2]["content"]  # before the reference
-        trained = tokenizer.apply_chat_template(
+        trained = trained_prompt_ids(
+            tokenizer,
             [
                 {"role": "system", "content": MODELFILE_SYSTEM},
                 {"role": "user", "content": question},
             ],
-            tokenize=True,
-            add_generation_prompt=True,
-            return_dict=False,
         )
         assert trained[0] == tokenizer.bos_token_id
-        assert seen[0] == trained
+        assert completion_calls[0][0] == trained
 
     @pytest.mark.slow
     def test_the_real_gguf_answers_through_llama_cpp(self, prompts, tiny_gguf, params):

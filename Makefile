@@ -26,7 +26,7 @@ export TRANSFORMERS_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: run test setup system-deps lint clean-venv apertium-tutor
+.PHONY: run test setup system-deps lint clean-venv apertium-tutor ollama-template
 
 run: setup
 	$(BIN)/kedro run
@@ -37,11 +37,12 @@ test: setup
 lint: setup
 	$(BIN)/ruff check src tests benchmarks
 
-setup: system-deps $(VENV)/.installed $(LLAMA_CPP_SRC)/.unpacked apertium-tutor
+setup: system-deps $(VENV)/.installed $(LLAMA_CPP_SRC)/.unpacked apertium-tutor ollama-template
 
 # System packages: Apertium eng-spa (offline translation) with the tools that compile the
-# tutor mode (lrx-comp, cg-comp, lt-comp), Chromium (kedro-viz page tests) and bubblewrap (the
-# evaluation sandbox's boundary), installed through apt when running as root, otherwise named.
+# tutor mode (lrx-comp, cg-comp, lt-comp), Chromium (kedro-viz page tests), bubblewrap (the
+# evaluation sandbox's boundary) and Go (Ollama's TEMPLATE rendered by Go's own text/template in
+# the token-parity test), installed through apt when running as root, otherwise named.
 system-deps:
 	@missing=""; \
 	apertium -l 2>/dev/null | grep -qx ' *eng-spa' || missing="$$missing apertium apertium-eng-spa"; \
@@ -50,6 +51,7 @@ system-deps:
 	command -v cg-comp >/dev/null 2>&1 || missing="$$missing cg3"; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	command -v bwrap >/dev/null 2>&1 || missing="$$missing bubblewrap"; \
+	command -v go >/dev/null 2>&1 || missing="$$missing golang-go"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "Installing system packages:$$missing"; \
@@ -92,6 +94,15 @@ $(TUTOR_MODE): $(wildcard $(APERTIUM_SRC)/tutor.*) $(APERTIUM_MODE)
 	@test "$$(grep -o "$(OUT)/[a-z.-]*bin" $@.tmp | sort -u | wc -l)" = 5 || \
 	  { echo "$(APERTIUM_MODE) no longer has the stages the tutor mode extends"; rm -f $@.tmp; exit 1; }
 	mv $@.tmp $@
+
+# Ollama's TEMPLATE renderer (tools/ollama_template): Go's standard library only, so Debian's
+# golang-go builds it offline. tests/conftest.py runs this target before the parity tests.
+OLLAMA_TEMPLATE := build/ollama-template
+ollama-template: $(OLLAMA_TEMPLATE)
+
+$(OLLAMA_TEMPLATE): tools/ollama_template/main.go
+	@mkdir -p $(@D)
+	CGO_ENABLED=0 go build -o $@ $<
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

@@ -48,17 +48,11 @@ def smollm2_tokenizer_dir(tmp_path_factory) -> Path:
     return target
 
 
-@pytest.fixture(scope="session")
-def tiny_llama_dir(smollm2_tokenizer_dir, tmp_path_factory) -> Path:
-    """A randomly initialised, tiny LLaMA checkpoint with the real SmolLM2 tokenizer.
-
-    The fast fixture for model tests: same architecture, vocabulary and template as the
-    embedded default, a few hundred kB of weights instead of 135M parameters.
-    """
+def save_tiny_llama(tokenizer, target: Path) -> Path:
+    """A randomly initialised, tiny LLaMA with ``tokenizer``, saved to ``target``."""
     import torch
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+    from transformers import LlamaConfig, LlamaForCausalLM
 
-    tokenizer = AutoTokenizer.from_pretrained(smollm2_tokenizer_dir)
     torch.manual_seed(0)
     config = LlamaConfig(
         vocab_size=len(tokenizer),
@@ -73,9 +67,68 @@ def tiny_llama_dir(smollm2_tokenizer_dir, tmp_path_factory) -> Path:
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
     )
-    target = tmp_path_factory.mktemp("tiny_llama")
     LlamaForCausalLM(config).save_pretrained(target)
     tokenizer.save_pretrained(target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def tiny_llama_dir(smollm2_tokenizer_dir, tmp_path_factory) -> Path:
+    """A randomly initialised, tiny LLaMA checkpoint with the real SmolLM2 tokenizer.
+
+    The fast fixture for model tests: same architecture, vocabulary and template as the
+    embedded default, a few hundred kB of weights instead of 135M parameters.
+    """
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(smollm2_tokenizer_dir)
+    return save_tiny_llama(tokenizer, tmp_path_factory.mktemp("tiny_llama"))
+
+
+@pytest.fixture(scope="session")
+def llama3_tokenizer_dir(smollm2_tokenizer_dir, tmp_path_factory) -> Path:
+    """A LLaMA-3-style tokenizer without the hub: SmolLM2's BPE with LLaMA 3's special tokens,
+    as the throughput benchmark builds it (benchmarks/train_throughput.py)."""
+    from tests.benchmarks import load_benchmark
+
+    benchmark = load_benchmark("train_throughput")
+    return benchmark.prepare_tokenizer(
+        smollm2_tokenizer_dir, tmp_path_factory.mktemp("llama3_tokenizer")
+    )
+
+
+def declare_bos_added(checkpoint: Path) -> None:
+    """Make llama.cpp's converter write ``tokenizer.ggml.add_bos_token = true``, as it does for
+    Llama 3.2, for the LLaMA-3-style tokenizer.
+
+    The converter reads the flag from ``add_bos_token`` in tokenizer_config.json (transformers 5
+    drops that key when it saves a tokenizer, so it is set on the saved checkpoint). Llama 3.2
+    declares it in its tokenizer.json post-processor instead, but that cannot be copied here:
+    the converter recognises a BPE pre-tokenizer by the hash of ``encode()`` of a fixed text,
+    and a leading BOS would make SmolLM2's unknown.
+    """
+    import json
+
+    config_file = checkpoint / "tokenizer_config.json"
+    config = json.loads(config_file.read_text(encoding="utf-8"))
+    config_file.write_text(json.dumps({**config, "add_bos_token": True}), encoding="utf-8")
+
+
+def convert_to_gguf(project_root: Path, model_dir: Path, target: Path) -> Path:
+    """``model_dir`` converted to q8_0 by llama.cpp's own converter (the export stage's tool)."""
+    import subprocess
+    import sys
+
+    import yaml
+
+    export = yaml.safe_load((project_root / "conf/base/parameters_export.yml").read_text())
+    converter = project_root / export["export"]["converter"]["dir"] / "convert_hf_to_gguf.py"
+    subprocess.run(
+        [sys.executable, str(converter), str(model_dir), "--outtype", "q8_0"]
+        + ["--outfile", str(target)],
+        check=True,
+        capture_output=True,
+    )
     return target
 
 
@@ -103,21 +156,35 @@ def project(tmp_path: Path, project_root: Path, monkeypatch) -> Path:
 @pytest.fixture(scope="session")
 def tiny_gguf(project_root, tiny_llama_dir, tmp_path_factory) -> Path:
     """The tiny LLaMA converted by llama.cpp's own converter (the export stage's tool)."""
-    import subprocess
-    import sys
-
-    import yaml
-
-    export = yaml.safe_load((project_root / "conf/base/parameters_export.yml").read_text())
-    converter = project_root / export["export"]["converter"]["dir"] / "convert_hf_to_gguf.py"
-    target = tmp_path_factory.mktemp("gguf") / "tiny.Q8_0.gguf"
-    subprocess.run(
-        [sys.executable, str(converter), str(tiny_llama_dir), "--outtype", "q8_0"]
-        + ["--outfile", str(target)],
-        check=True,
-        capture_output=True,
+    return convert_to_gguf(
+        project_root, tiny_llama_dir, tmp_path_factory.mktemp("gguf") / "tiny.Q8_0.gguf"
     )
-    return target
+
+
+@pytest.fixture(scope="session")
+def trained_tutor(project_root, smollm2_tokenizer_dir, llama3_tokenizer_dir, tmp_path_factory):
+    """``layout -> (checkpoint, GGUF)``: a tiny LLaMA whose tokenizer carries the chat layout as
+    training saves it (its ``load_tokenizer``), converted by llama.cpp's converter as export
+    does. ``chatml`` on SmolLM2's tokenizer (a LLaMA 3 vocabulary has no ``<|im_start|>``),
+    ``llama-3.1`` on the LLaMA-3-style one, whose GGUF adds BOS by its vocabulary rule as Llama
+    3.2's does. Built once per layout."""
+    from python_tutor.pipelines.training.trainers import load_tokenizer
+
+    tokenizers = {"chatml": smollm2_tokenizer_dir, "llama-3.1": llama3_tokenizer_dir}
+    made: dict[str, tuple[Path, Path]] = {}
+
+    def make(layout: str) -> tuple[Path, Path]:
+        if layout not in made:
+            tokenizer, _ = load_tokenizer(tokenizers[layout], layout)
+            folder = tmp_path_factory.mktemp(f"tutor_{layout}")
+            checkpoint = save_tiny_llama(tokenizer, folder / "merged")
+            if layout == "llama-3.1":
+                declare_bos_added(checkpoint)
+            gguf = convert_to_gguf(project_root, checkpoint, folder / "tutor.Q8_0.gguf")
+            made[layout] = (checkpoint, gguf)
+        return made[layout]
+
+    return make
 
 
 @pytest.fixture
@@ -133,3 +200,54 @@ def run_project(project: Path):
             session.run(**kwargs)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def render_ollama(project_root):
+    """``(template, system, messages) -> prompt``: a Modelfile TEMPLATE rendered by Go's own
+    text/template with Ollama's data shape (tools/ollama_template, built by
+    ``make ollama-template``). Skipped only where Go is absent (``make system-deps`` installs
+    Debian's golang-go)."""
+    import json
+    import subprocess
+
+    if shutil.which("go") is None:
+        pytest.skip("go is not installed: `make system-deps` installs golang-go")
+    subprocess.run(["make", "-s", "ollama-template"], cwd=project_root, check=True)
+    binary = project_root / "build" / "ollama-template"
+
+    def render(template: str, system: str, messages: list[dict[str, str]]) -> str:
+        request = {"template": template, "system": system, "messages": messages}
+        done = subprocess.run(
+            [str(binary)], input=json.dumps(request), capture_output=True, text=True, check=False
+        )
+        if done.returncode != 0:
+            raise ValueError(done.stderr.strip())
+        return done.stdout
+
+    return render
+
+
+@pytest.fixture
+def completion_calls(monkeypatch) -> list[tuple[list[int], dict]]:
+    """Every ``llama_cpp.Llama.create_completion`` call of the test: (prompt ids, arguments);
+    the real completion still runs."""
+    from llama_cpp import Llama
+
+    calls: list[tuple[list[int], dict]] = []
+    complete = Llama.create_completion
+
+    def recording(llama, prompt, *args, **kwargs):
+        calls.append((list(prompt), kwargs))
+        return complete(llama, prompt, *args, **kwargs)
+
+    monkeypatch.setattr(Llama, "create_completion", recording)
+    return calls
+
+
+def trained_prompt_ids(tokenizer, conversation: list[dict[str, str]]) -> list[int]:
+    """The prompt ids training gives ``conversation``: the tokenizer's chat template applied as
+    TRL's SFTTrainer applies it to a prompt (trl.data_utils._tokenize)."""
+    return tokenizer.apply_chat_template(
+        conversation, tokenize=True, return_dict=True, add_generation_prompt=True
+    )["input_ids"]

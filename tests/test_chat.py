@@ -8,58 +8,57 @@ import pytest
 from click.testing import CliRunner
 from kedro.io.core import Version
 
-from python_tutor.chat import Tutor
+from python_tutor.chat import open_tutor
 from python_tutor.chat_templates import BUILTIN
 from python_tutor.cli import cli
 from python_tutor.datasets.gguf_file import GGUFFileDataset, OllamaModelfileDataset
-from python_tutor.modelfile import parse_modelfile, render_modelfile
+from python_tutor.modelfile import render_modelfile
+from tests.conftest import trained_prompt_ids
 
 SYSTEM = "Eres un tutor de Python que responde en español."
 VERSION = "2026-01-01T00.00.00.000Z"
 
 
-class RecordingLlama:
-    """Stands in for llama_cpp.Llama: records what the tutor sends, streams a fixed answer."""
-
-    def __init__(self) -> None:
-        self.prompts: list[str] = []
-        self.kwargs: dict = {}
-
-    def tokenize(self, text: bytes, add_bos: bool, special: bool) -> list[int]:
-        assert add_bos is False and special is True
-        self.prompts.append(text.decode("utf-8"))
-        return [1, 2, 3]
-
-    def reset(self) -> None:
-        pass
-
-    def create_completion(self, tokens, **kwargs):
-        self.kwargs = kwargs
-        yield from ({"choices": [{"text": piece}]} for piece in ("Una ", "lista."))
-
-
-def test_reply_uses_the_modelfile_template_system_stops_and_sampling():
-    modelfile = parse_modelfile(
-        render_modelfile("tutor.Q8_0.gguf", BUILTIN["chatml"], SYSTEM, {"temperature": 0.2})
-    )
-    llama = RecordingLlama()
-    tutor = Tutor(llama, modelfile)
+@pytest.mark.slow
+def test_reply_uses_the_history_the_modelfile_persona_and_every_parameter(
+    trained_tutor, completion_calls
+):
+    """As ``ollama run``: context size and repeat window at load, stops and sampling per
+    answer, all from the Modelfile the export writes."""
+    _, gguf = trained_tutor("chatml")
+    parameters = {"temperature": 0.2, "top_p": 0.9, "top_k": 30, "min_p": 0.05}
+    parameters |= {"repeat_penalty": 1.1, "repeat_last_n": 32, "num_ctx": 512, "seed": 7}
+    modelfile = render_modelfile(gguf.name, BUILTIN["chatml"], SYSTEM, parameters)
+    tutor = open_tutor(gguf, modelfile, n_threads=1)
+    assert tutor.llama.n_ctx() == 512 and tutor.llama.last_n_tokens_size == 32
     history = [
         {"role": "user", "content": "¿Qué es una tupla?"},
         {"role": "assistant", "content": "Una secuencia inmutable."},
         {"role": "user", "content": "¿Y una lista?"},
     ]
-    assert "".join(tutor.reply(history, max_tokens=5)) == "Una lista."
-    assert llama.prompts == [
+    answer = "".join(tutor.reply(history, max_tokens=5))
+    assert isinstance(answer, str)
+    ids, kwargs = completion_calls[0]
+    assert tutor.llama.detokenize(ids, special=True).decode() == (
         f"<|im_start|>system\n{SYSTEM}<|im_end|>\n"
         "<|im_start|>user\n¿Qué es una tupla?<|im_end|>\n"
         "<|im_start|>assistant\nUna secuencia inmutable.<|im_end|>\n"
         "<|im_start|>user\n¿Y una lista?<|im_end|>\n"
         "<|im_start|>assistant\n"
-    ]
-    assert llama.kwargs["stop"] == list(BUILTIN["chatml"].stop)
-    assert llama.kwargs["temperature"] == 0.2 and llama.kwargs["stream"] is True
-    assert llama.kwargs["max_tokens"] == 5
+    )
+    assert kwargs == {
+        "temperature": 0.2,
+        "top_p": 0.9,
+        "top_k": 30,
+        "min_p": 0.05,
+        "repeat_penalty": 1.1,
+        "seed": 7,
+        "max_tokens": 5,
+        "stop": list(BUILTIN["chatml"].stop),
+        "stream": True,
+    }
+    list(tutor.reply(history))
+    assert completion_calls[1][1]["max_tokens"] == -1  # Ollama's num_predict default: no limit
 
 
 @pytest.fixture
@@ -92,6 +91,29 @@ def test_interactive_session_keeps_history_until_salir(exported):
     assert result.exit_code == 0, result.output
     assert result.output.count("tú> ") == 3
     assert "Escribe tu pregunta" in result.output
+
+
+@pytest.mark.slow
+def test_chat_gives_the_gguf_the_tokens_training_gave_bos_included(
+    project, trained_tutor, completion_calls
+):
+    """LLaMA 3 layout: the chat prompt starts with <|begin_of_text|>, as in training."""
+    from transformers import AutoTokenizer
+
+    checkpoint, gguf = trained_tutor("llama-3.1")
+    version = Version(None, VERSION)
+    GGUFFileDataset(filepath="data/06_models/tutor/tutor.Q8_0.gguf", version=version).save(gguf)
+    OllamaModelfileDataset(filepath="data/06_models/tutor/Modelfile", version=version).save(
+        render_modelfile(gguf.name, BUILTIN["llama-3.1"], SYSTEM, {"temperature": 0})
+    )
+    result = CliRunner().invoke(cli, ["tutor", "chat", "--prompt", "Hola", "--max-tokens", "2"])
+    assert result.exit_code == 0, result.output
+    tokenizer = AutoTokenizer.from_pretrained(checkpoint)
+    trained = trained_prompt_ids(
+        tokenizer, [{"role": "system", "content": SYSTEM}, {"role": "user", "content": "Hola"}]
+    )
+    assert trained[0] == tokenizer.bos_token_id
+    assert [ids for ids, _ in completion_calls] == [trained]
 
 
 def test_unknown_version_and_missing_export_are_clear_errors(project):

@@ -12,7 +12,6 @@ from python_tutor.chat_templates import (
     render,
     resolve_chat_template,
 )
-from python_tutor.go_template import render_ollama_template
 
 CONVERSATION = [
     {"role": "system", "content": "Eres un tutor de Python."},
@@ -36,17 +35,6 @@ def llama3_like(smollm2_tokenizer_dir):
     tokenizer.bos_token = "<|begin_of_text|>"
     tokenizer.chat_template = BUILTIN["llama-3.1"].jinja
     return tokenizer
-
-
-def render_ollama(template: str, messages: list[dict[str, str]]) -> str:
-    """What Ollama sends llama.cpp: .System from the system turn, .Messages the others.
-
-    Uses the evaluation stage's Go-template renderer, so this test also pins what evaluation
-    prompts the GGUF with.
-    """
-    system = next((m["content"] for m in messages if m["role"] == "system"), "")
-    turns = [m for m in messages if m["role"] != "system"]
-    return render_ollama_template(template, system, turns)
 
 
 # --- tests ------------------------------------------------------------------------------------
@@ -86,20 +74,22 @@ def test_apply_returns_a_copy(smollm2):
 
 
 @pytest.mark.parametrize("name", ["model", "chatml"])
-def test_jinja_and_ollama_agree_for_smollm2(smollm2, name):
+def test_jinja_and_ollama_agree_for_smollm2(smollm2, name, render_ollama):
+    """The Ollama TEMPLATE rendered by Go's text/template (Ollama's engine) lays a chat out as
+    the Jinja does; the system turn reaches it as .System, as Ollama collates it."""
     template = resolve_chat_template(name, smollm2)
     prompt = render(smollm2, template, CONVERSATION[:2], add_generation_prompt=True)
-    assert render_ollama(template.ollama, CONVERSATION[:2]) == prompt
+    assert render_ollama(template.ollama, "", CONVERSATION[:2]) == prompt
     assert prompt.endswith(template.assistant_prefix)
     full = render(smollm2, template, CONVERSATION)
-    assert render_ollama(template.ollama, CONVERSATION) == full + template.assistant_prefix
+    assert render_ollama(template.ollama, "", CONVERSATION) == full + template.assistant_prefix
 
 
-def test_jinja_and_ollama_agree_for_llama31(llama3_like):
+def test_jinja_and_ollama_agree_for_llama31(llama3_like, render_ollama):
     template = resolve_chat_template("llama-3.1", llama3_like)
     prompt = render(llama3_like, template, CONVERSATION[:2], add_generation_prompt=True)
-    # llama.cpp adds BOS itself when it tokenizes what Ollama rendered
-    assert "<|begin_of_text|>" + render_ollama(template.ollama, CONVERSATION[:2]) == prompt
+    # Ollama's runner adds BOS itself (the vocabulary's rule) when it tokenizes this
+    assert "<|begin_of_text|>" + render_ollama(template.ollama, "", CONVERSATION[:2]) == prompt
 
 
 def test_llama31_matches_llama3_header_format_exactly(llama3_like):

@@ -35,8 +35,12 @@ ADDED = {
 # Liger's kernels are no dependency any more; SFTConfig's default (False) is what ran.
 # The sandbox's `isolate_network` gave way to `isolation: bubblewrap` (every namespace unshared):
 # a deliberate change of behaviour (issue 20), not part of the restructuring.
-SANDBOX = {"evaluation.scoring.sandbox.isolate_network": True}
-REMOVED = {"local": SANDBOX, "gpu": {"training.sft.use_liger_kernel": False, **SANDBOX}}
+# The GGUF's context size now comes from its Modelfile's num_ctx, as in `ollama run` (issue 19).
+DELIBERATE = {
+    "evaluation.scoring.sandbox.isolate_network": True,
+    "evaluation.runtime.gguf_context": 2048,
+}
+REMOVED = {"local": DELIBERATE, "gpu": {"training.sft.use_liger_kernel": False, **DELIBERATE}}
 
 
 def resolved(conf: Path, env: str) -> dict:

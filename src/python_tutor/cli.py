@@ -136,13 +136,22 @@ def rollback(dataset: str, version: str | None, latest: bool, env: str | None) -
     "--version", "version", default=None, help="gguf_model version (default: loaded next)."
 )
 @click.option("--prompt", default=None, help="Answer this one question and exit.")
-@click.option("--max-tokens", default=512, show_default=True, help="Longest answer, in tokens.")
+@click.option(
+    "--max-tokens",
+    type=int,
+    default=None,
+    help="Longest answer, in tokens (default: the Modelfile's num_predict, as ollama run).",
+)
 @click.option(
     "--threads", type=int, default=None, help="CPU threads for llama.cpp (default: every core)."
 )
 @click.option("--env", "-e", default=None, help="Kedro environment (default: local).")
 def chat(
-    version: str | None, prompt: str | None, max_tokens: int, threads: int | None, env: str | None
+    version: str | None,
+    prompt: str | None,
+    max_tokens: int | None,
+    threads: int | None,
+    env: str | None,
 ) -> None:
     """Chat in Spanish with the exported tutor (GGUF + Modelfile) through llama.cpp."""
     from python_tutor.chat import open_tutor  # noqa: PLC0415 - loads llama.cpp
@@ -158,7 +167,7 @@ def chat(
     gguf = catalog.load("gguf_model")
     modelfile = catalog.load("ollama_modelfile")
     try:
-        tutor_model = open_tutor(gguf, modelfile, n_ctx=4096, n_threads=cpu_threads(threads))
+        tutor_model = open_tutor(gguf, modelfile, n_threads=cpu_threads(threads))
     except ValueError as err:
         raise click.ClickException(str(err)) from err
     if prompt is None:

@@ -2,32 +2,43 @@
 
 Reference: https://github.com/ollama/ollama/blob/main/docs/modelfile.md. ``TEMPLATE`` and the
 ``stop`` strings come from ``python_tutor.chat_templates`` so Ollama lays out a conversation
-exactly as training did.
+exactly as training did. ``runtime_parameters`` reads the PARAMETERs back for the chat and
+evaluation, which run the GGUF as ``ollama run`` would (python_tutor.gguf_chat).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from python_tutor.chat_templates import ChatTemplate
-from python_tutor.go_template import render_ollama_template
 
-# Ollama's documented PARAMETER names (a typo would be ignored by Ollama, so refuse it here).
-OLLAMA_PARAMETERS = frozenset(
-    {
-        "num_ctx",
-        "repeat_last_n",
-        "repeat_penalty",
-        "temperature",
-        "seed",
-        "num_predict",
-        "top_k",
-        "top_p",
-        "min_p",
-    }
-)
+# Ollama's documented PARAMETERs (docs/modelfile.md, "Valid Parameters and Values") with their
+# value types; a typo would be ignored by Ollama, so one is refused here.
+OLLAMA_PARAMETERS: dict[str, type] = {
+    "num_ctx": int,
+    "repeat_last_n": int,
+    "repeat_penalty": float,
+    "temperature": float,
+    "seed": int,
+    "num_predict": int,
+    "top_k": int,
+    "top_p": float,
+    "min_p": float,
+}
+# Ollama's documented defaults for a PARAMETER the Modelfile leaves out (seed has none: Ollama
+# then samples with a random seed).
+OLLAMA_DEFAULTS: dict[str, int | float] = {
+    "num_ctx": 2048,
+    "repeat_last_n": 64,
+    "repeat_penalty": 1.1,
+    "temperature": 0.8,
+    "num_predict": -1,
+    "top_k": 40,
+    "top_p": 0.9,
+    "min_p": 0.0,
+}
 _TRIPLE = '"""'
 _SECTION = re.compile(r'^(TEMPLATE|SYSTEM) """(.*?)"""$', re.DOTALL | re.MULTILINE)
 
@@ -49,7 +60,7 @@ def render_modelfile(
     Raises:
         ValueError: an unknown sampling parameter (named by its key) or unquotable text.
     """
-    unknown = sorted(set(parameters) - OLLAMA_PARAMETERS)
+    unknown = sorted(set(parameters) - set(OLLAMA_PARAMETERS))
     if unknown:
         raise ValueError(
             f"Unknown Ollama parameter(s) {unknown} in `export.modelfile.parameters`; "
@@ -88,23 +99,22 @@ def parse_modelfile(text: str) -> dict[str, Any]:
     return parsed
 
 
-def gguf_prompts(
-    modelfile: Mapping[str, Any], chats: Sequence[Sequence[Mapping[str, str]]]
-) -> list[str]:
-    """Each chat as Ollama would lay it out: the Modelfile's TEMPLATE and SYSTEM prompt.
-
-    System turns in the chat are dropped: a deployed tutor gets only the user's question and
-    the Modelfile supplies the persona, so this is what users of the GGUF will see.
+def runtime_parameters(modelfile: Mapping[str, Any]) -> dict[str, int | float]:
+    """Every runtime PARAMETER of a parsed Modelfile, typed, with Ollama's default for those it
+    leaves out: what ``ollama run`` would run the model with.
 
     Raises:
-        ValueError: the Modelfile has no TEMPLATE (Ollama would fall back to a raw prompt).
+        ValueError: an unknown PARAMETER or a value of the wrong type (named by its key).
     """
-    if not modelfile.get("template"):
-        raise ValueError("ollama_modelfile has no TEMPLATE, so the GGUF's chat layout is unknown")
-    system = modelfile.get("system", "")
-    return [
-        render_ollama_template(
-            modelfile["template"], system, [m for m in chat if m["role"] != "system"]
-        )
-        for chat in chats
-    ]
+    given = dict(modelfile.get("parameters", {}))
+    unknown = sorted(set(given) - set(OLLAMA_PARAMETERS))
+    if unknown:
+        raise ValueError(f"Modelfile PARAMETER(s) {unknown} unknown to Ollama")
+    typed: dict[str, int | float] = dict(OLLAMA_DEFAULTS)
+    for key, value in given.items():
+        try:
+            typed[key] = OLLAMA_PARAMETERS[key](value)
+        except ValueError as err:
+            kind = OLLAMA_PARAMETERS[key].__name__
+            raise ValueError(f"Modelfile PARAMETER {key} {value!r} is not of type {kind}") from err
+    return typed

@@ -26,7 +26,6 @@ class RuntimeKnobs(Knobs):
     gguf_threads: PositiveInt | None
     torch_dtype: str
     chat_template: str
-    gguf_context: PositiveInt
     seed: int
 
 

@@ -15,11 +15,11 @@ from kedro_datasets.json import JSONDataset
 from kedro_datasets.pandas import JSONDataset as PandasJSONDataset
 
 from python_tutor.chat_templates import BUILTIN
-from python_tutor.modelfile import gguf_prompts, parse_modelfile, render_modelfile
+from python_tutor.modelfile import render_modelfile
 from python_tutor.pipelines.evaluation import create_pipeline
 from python_tutor.pipelines.evaluation import nodes as n
-from python_tutor.pipelines.evaluation.models import generate_gguf
 from tests.adapters import make_adapter
+from tests.conftest import trained_prompt_ids
 
 SYSTEM = "Eres un tutor de Python. Responde en español."
 MODELFILE_SYSTEM = "Eres el tutor desplegado: responde siempre en español, con ejemplos."
@@ -205,50 +205,37 @@ class TestTransformersModels:
         assert short["truncated"] == len(QUESTIONS) and short["scored_tokens"] < expected
 
 
-class FakeLlama:
-    """Records what llama.cpp would be asked, and answers with a fixed text."""
-
-    def __init__(self):
-        self.prompts: list[str] = []
-        self.stops: list[list[str]] = []
-
-    def tokenize(self, text: bytes, add_bos: bool, special: bool) -> list[int]:
-        assert add_bos is False and special is True
-        self.prompts.append(text.decode("utf-8"))
-        return [1, 2, 3]
-
-    def create_completion(self, tokens, max_tokens, temperature, stop):
-        assert temperature == 0.0
-        self.stops.append(stop)
-        return {"choices": [{"text": " Hola "}], "usage": {"completion_tokens": 2}}
-
-    def reset(self):
-        pass
-
-
 class TestGGUF:
-    def test_prompts_use_the_modelfiles_template_and_system_not_the_chats(self, prompts):
-        modelfile = parse_modelfile(modelfile_text(Path("x.gguf")))
-        chats = n._prompt_chats(prompts)
-        texts = gguf_prompts(modelfile, chats)
-        assert all(t.startswith(f"<|im_start|>system\n{MODELFILE_SYSTEM}<|im_end|>") for t in texts)
-        assert all(SYSTEM not in text for text in texts)
-        assert texts[0].endswith(f"user\n{QUESTIONS[0][1]}<|im_end|>\n<|im_start|>assistant\n")
-        llama = FakeLlama()
-        answers = generate_gguf(llama, texts, modelfile["stop"], {"max_new_tokens": 5})
-        assert llama.prompts == texts
-        assert llama.stops[0] == ["<|im_end|>", "<|im_start|>"]
-        assert answers[0].text == "Hola" and answers[0].new_tokens == 2
+    @pytest.mark.slow
+    def test_answers_take_the_modelfiles_persona_stops_and_sampling(
+        self, prompts, trained_tutor, params, completion_calls
+    ):
+        """The chat's own system turn gives way to the Modelfile's; every PARAMETER reaches
+        llama.cpp, and the answer length is evaluation's, as for the other models."""
+        from transformers import AutoTokenizer
 
-    def test_a_different_modelfile_template_changes_the_prompt(self, prompts):
-        modelfile = {"template": "[{{ .System }}] {{ .Prompt }} =>", "system": "S"}
-        assert gguf_prompts(modelfile, [prompts["tutor"][0]["messages"][:-1]]) == [
-            f"[S] {QUESTIONS[0][1]} =>"
-        ]
-
-    def test_a_modelfile_without_template_is_refused(self, prompts):
-        with pytest.raises(ValueError, match="no TEMPLATE"):
-            gguf_prompts({"system": "S"}, n._prompt_chats(prompts))
+        checkpoint, gguf = trained_tutor("chatml")
+        sampling = {"temperature": 0.3, "top_p": 0.8, "top_k": 20, "repeat_penalty": 1.2}
+        text = render_modelfile(gguf.name, BUILTIN["chatml"], MODELFILE_SYSTEM, sampling)
+        outputs = n.evaluate_gguf_model(
+            prompts, gguf, text, params["runtime"], params["generation"]
+        )
+        assert len(completion_calls) == len(QUESTIONS) + len(PROBLEMS)
+        decode = AutoTokenizer.from_pretrained(checkpoint).decode
+        texts = [decode(ids) for ids, _ in completion_calls]
+        kwargs = completion_calls[0][1]
+        assert texts[0] == (
+            f"<|im_start|>system\n{MODELFILE_SYSTEM}<|im_end|>\n"
+            f"<|im_start|>user\n{QUESTIONS[0][1]}<|im_end|>\n<|im_start|>assistant\n"
+        )
+        assert all(SYSTEM not in prompt for prompt in texts)
+        assert kwargs == {
+            **sampling,
+            "min_p": 0.0,
+            "max_tokens": 6,
+            "stop": list(BUILTIN["chatml"].stop),
+        }
+        assert outputs["measured"] is True
 
     def test_an_absent_gguf_is_reported_as_not_measured(self, prompts, params):
         outputs = n.evaluate_gguf_model(prompts, False, None, params["runtime"], {})
@@ -257,6 +244,28 @@ class TestGGUF:
             "measured": False,
             "reason": "no gguf_model/ollama_modelfile",
         }
+
+    @pytest.mark.slow
+    def test_the_gguf_gets_the_tokens_training_gave_bos_included(
+        self, prompts, trained_tutor, params, completion_calls
+    ):
+        """LLaMA 3 layout: llama.cpp must see <|begin_of_text|> first, as the trainer did."""
+        from transformers import AutoTokenizer
+
+        checkpoint, gguf = trained_tutor("llama-3.1")
+        text = render_modelfile(gguf.name, BUILTIN["llama-3.1"], MODELFILE_SYSTEM, {})
+        n.evaluate_gguf_model(prompts, gguf, text, params["runtime"], params["generation"])
+        tokenizer = AutoTokenizer.from_pretrained(checkpoint)
+        question = prompts["tutor"][0]["messages"][-2]["content"]  # before the reference
+        trained = trained_prompt_ids(
+            tokenizer,
+            [
+                {"role": "system", "content": MODELFILE_SYSTEM},
+                {"role": "user", "content": question},
+            ],
+        )
+        assert trained[0] == tokenizer.bos_token_id
+        assert completion_calls[0][0] == trained
 
     @pytest.mark.slow
     def test_the_real_gguf_answers_through_llama_cpp(self, prompts, tiny_gguf, params):

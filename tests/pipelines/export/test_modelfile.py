@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from transformers import AutoTokenizer
 
 from python_tutor.chat_templates import BUILTIN, MODEL, render, resolve_chat_template
-from python_tutor.go_template import render_ollama_template
-from python_tutor.modelfile import parse_modelfile, render_modelfile
+from python_tutor.modelfile import (
+    OLLAMA_DEFAULTS,
+    parse_modelfile,
+    render_modelfile,
+    runtime_parameters,
+)
 from python_tutor.pipelines.export.nodes import publish_gguf
 
 from .conftest import QUESTIONS, SYSTEM
@@ -32,7 +38,7 @@ def test_modelfile_has_every_part(smollm2):
 
 
 @pytest.mark.parametrize("name", [MODEL, "chatml"])
-def test_template_renders_as_training_did(smollm2, name):
+def test_template_renders_as_training_did(smollm2, name, render_ollama):
     """What Ollama sends llama.cpp equals what the model was trained on, turn for turn."""
     template = resolve_chat_template(name, smollm2)
     parsed = parse_modelfile(render_modelfile("tutor.Q8_0.gguf", template, SYSTEM, SAMPLING))
@@ -43,10 +49,10 @@ def test_template_renders_as_training_did(smollm2, name):
         {"role": "user", "content": QUESTIONS[0]},
     ]
     trained = render(smollm2, template, conversation, add_generation_prompt=True)
-    assert render_ollama_template(parsed["template"], parsed["system"], conversation[1:]) == trained
+    assert render_ollama(parsed["template"], parsed["system"], conversation[1:]) == trained
 
 
-def test_llama3_layout_renders_as_training_did(smollm2_tokenizer_dir):
+def test_llama3_layout_renders_as_training_did(smollm2_tokenizer_dir, render_ollama):
     """The LLaMA 3.2 recipe: LLaMA-3 headers and <|eot_id|> stops (Ollama adds BOS itself)."""
     tokenizer = AutoTokenizer.from_pretrained(smollm2_tokenizer_dir)
     tokenizer.add_tokens(LLAMA3_TOKENS, special_tokens=True)
@@ -59,7 +65,7 @@ def test_llama3_layout_renders_as_training_did(smollm2_tokenizer_dir):
         {"role": "user", "content": QUESTIONS[2]},
     ]
     trained = render(tokenizer, template, conversation, add_generation_prompt=True)
-    ollama = render_ollama_template(parsed["template"], parsed["system"], conversation[1:])
+    ollama = render_ollama(parsed["template"], parsed["system"], conversation[1:])
     assert "<|begin_of_text|>" + ollama == trained
 
 
@@ -83,3 +89,23 @@ def test_publish_refuses_an_unverified_gguf(smollm2, tutor_val, tmp_path):
     path, text = publish_gguf(gguf, {"passed": True}, plan, tutor_val, {"parameters": SAMPLING})
     assert path == gguf
     assert parse_modelfile(text)["from"] == "./tutor.Q8_0.gguf"
+
+
+def test_runtime_parameters_of_the_modelfile_export_writes(smollm2, tutor_val, project_root):
+    """The shipped PARAMETERs come back typed; what the Modelfile leaves out is Ollama's."""
+    import yaml
+
+    conf = yaml.safe_load((project_root / "conf/base/parameters_export.yml").read_text())
+    shipped = conf["export"]["modelfile"]
+    plan = {"chat_template": resolve_chat_template(MODEL, smollm2)}
+    _, text = publish_gguf(Path("tutor.Q8_0.gguf"), {"passed": True}, plan, tutor_val, shipped)
+    parameters = runtime_parameters(parse_modelfile(text))
+    assert parameters == {**OLLAMA_DEFAULTS, **shipped["parameters"]}
+    assert isinstance(parameters["num_ctx"], int) and isinstance(parameters["top_p"], float)
+
+
+def test_a_parameter_of_the_wrong_type_is_named():
+    with pytest.raises(ValueError, match=r"PARAMETER num_ctx '2k' is not of type int"):
+        runtime_parameters({"parameters": {"num_ctx": "2k"}})
+    with pytest.raises(ValueError, match=r"\['temprature'\] unknown to Ollama"):
+        runtime_parameters({"parameters": {"temprature": "0.2"}})

@@ -1,4 +1,4 @@
-"""Load the three models and ask them: assistant-token loss and greedy answers.
+"""Load the three models and ask them: assistant-token loss and answers.
 
 Transformers (base, base + LoRA) and llama.cpp (the GGUF) behind the same small interface: a
 list of chats in, a list of ``Answer`` out, with tokens and seconds for the speed metric.
@@ -18,6 +18,7 @@ from typing import Any
 from tqdm import tqdm
 
 from python_tutor.chat_templates import ChatTemplate, render, resolve_chat_template
+from python_tutor.gguf_chat import chat_messages, completion_settings, open_gguf, prompt_tokens
 from python_tutor.machine import cpu_threads
 from python_tutor.precision import Precision, resolve_precision
 
@@ -173,36 +174,33 @@ def generate_transformers(
     return answers
 
 
-def load_gguf_model(gguf_model: Path, runtime: Mapping[str, Any]) -> Any:
-    """A llama.cpp model on the CPU threads the parameters allow."""
-    from llama_cpp import Llama  # noqa: PLC0415
-
-    return Llama(
-        model_path=str(gguf_model),
-        n_ctx=int(runtime["gguf_context"]),
-        n_threads=cpu_threads(runtime["gguf_threads"]),
-        seed=int(runtime["seed"]),
-        verbose=False,
+def load_gguf_model(
+    gguf_model: Path, modelfile: Mapping[str, Any], runtime: Mapping[str, Any]
+) -> Any:
+    """The GGUF in llama.cpp as the Modelfile configures it, on the threads the parameters
+    allow; ``runtime.seed`` seeds sampling unless the Modelfile sets a seed."""
+    return open_gguf(
+        gguf_model, modelfile, cpu_threads(runtime["gguf_threads"]), int(runtime["seed"])
     )
 
 
 def generate_gguf(
-    llama: Any, prompts: Sequence[str], stop: Sequence[str], generation: Mapping[str, Any]
+    llama: Any,
+    modelfile: Mapping[str, Any],
+    chats: Sequence[Chat],
+    generation: Mapping[str, Any],
 ) -> list[Answer]:
-    """Greedy completions of already laid-out prompts, stopping at the Modelfile's stops.
-
-    No BOS is added: the template writes the one the model wants, as for transformers.
-    """
+    """The deployed tutor's answers, prompted and sampled as ``ollama run`` would
+    (python_tutor.gguf_chat); the answer length is ``generation.max_new_tokens``, as for the
+    other models. A chat's own system turn is dropped: users of the deployed tutor send only
+    their question and the Modelfile's SYSTEM is the persona they get."""
+    settings = {**completion_settings(modelfile), "max_tokens": int(generation["max_new_tokens"])}
     answers = []
-    for prompt in tqdm(prompts, desc="generating (GGUF)", unit="answer", disable=None):
-        tokens = llama.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+    for chat in tqdm(chats, desc="generating (GGUF)", unit="answer", disable=None):
+        questions = [m for m in chat if m["role"] != "system"]
+        tokens = prompt_tokens(llama, chat_messages(modelfile, questions))
         began = time.perf_counter()
-        result = llama.create_completion(
-            tokens,
-            max_tokens=int(generation["max_new_tokens"]),
-            temperature=0.0,
-            stop=list(stop),
-        )
+        result = llama.create_completion(tokens, **settings)
         seconds = time.perf_counter() - began
         answers.append(
             Answer(

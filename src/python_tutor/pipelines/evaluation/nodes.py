@@ -19,7 +19,7 @@ import pandas as pd
 
 from python_tutor.contracts import CONVERSATIONS, validate
 from python_tutor.machine import cpu
-from python_tutor.modelfile import gguf_prompts, parse_modelfile
+from python_tutor.modelfile import parse_modelfile
 
 from . import metrics as m
 from .sandbox import SandboxLimits
@@ -240,9 +240,8 @@ def evaluate_gguf_model(
     from .models import generate_gguf, load_gguf_model  # noqa: PLC0415
 
     modelfile = parse_modelfile(ollama_modelfile)
-    texts = gguf_prompts(modelfile, _prompt_chats(evaluation_prompts))
-    llama = load_gguf_model(Path(gguf_model), runtime)
-    answers = generate_gguf(llama, texts, modelfile.get("stop", []), generation)
+    llama = load_gguf_model(Path(gguf_model), modelfile, runtime)
+    answers = generate_gguf(llama, modelfile, _prompt_chats(evaluation_prompts), generation)
     artifact = {
         "path": str(gguf_model),
         "version": _version_of(gguf_model),

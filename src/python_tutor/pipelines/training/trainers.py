@@ -195,21 +195,17 @@ def build_hf_trainer(
 
 def plan_compile(trainer: Any, model_params: Mapping[str, Any]) -> CompileDecision:
     """``training.model.compile_layers`` resolved for this run (``compile_plan``), logged."""
-    setting = model_params.get("compile_layers", False)
-    tokens = 0
-    if setting == "auto":  # only the break-even needs the planned tokens
-        args = trainer.args
-        tokens = planned_tokens(
-            [len(ids) for ids in trainer.train_dataset["input_ids"]],
-            conversations_per_step=args.per_device_train_batch_size
-            * args.gradient_accumulation_steps,
-            epochs=float(args.num_train_epochs),
-            max_steps=int(args.max_steps),
-            processes=int(args.world_size),
-        )
+    args = trainer.args
+    tokens = planned_tokens(
+        [len(ids) for ids in trainer.train_dataset["input_ids"]],
+        conversations_per_step=args.per_device_train_batch_size * args.gradient_accumulation_steps,
+        epochs=float(args.num_train_epochs),
+        max_steps=int(args.max_steps),
+        processes=int(args.world_size),
+    )
     cache = model_params.get("compile_cache_dir")
     decision = decide_compile(
-        setting,
+        model_params.get("compile_layers", False),
         tokens=tokens,
         break_even=model_params.get("compile_break_even"),
         cache_dir=Path(cache) if cache else None,

@@ -1023,10 +1023,10 @@ def summarise(
     }
 
 
-def markdown(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
-    """The results table with the command, date, machine and data description."""
-    lines = [
-        "# LoRA training throughput",
+def header(title: str, meta: Mapping[str, Any]) -> list[str]:
+    """A results file's title, command, date, machine, data and models."""
+    return [
+        f"# {title}",
         "",
         f"Command: `{meta['command']}`",
         "",
@@ -1037,6 +1037,13 @@ def markdown(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
         "",
         f"Models: {meta['models']}",
         "",
+    ]
+
+
+def markdown(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
+    """The results table with the command, date, machine and data description."""
+    lines = [
+        *header("LoRA training throughput", meta),
         "| shape | configuration | backend | 4-bit | grad. ckpt | conv./step (micro x accum) "
         "| padding-free | real tokens/s | vs (b) | step ms (median, slowest) | peak GPU memory "
         "| FLOP bound | of bound | MFU | trained tokens | last loss |",
@@ -1354,17 +1361,7 @@ def write_results(
 def adapter_markdown(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
     """Time to adapter per configuration, against Unsloth tuned for this GPU."""
     lines = [
-        "# LoRA time to adapter",
-        "",
-        f"Command: `{meta['command']}`",
-        "",
-        f"Date: {meta['date']}. Machine: {meta['device']}; host {meta.get('host', 'unrecorded')}; "
-        f"{meta['libraries']}.",
-        "",
-        f"Data: {meta['data']}",
-        "",
-        f"Models: {meta['models']}",
-        "",
+        *header("LoRA time to adapter", meta),
         "| shape | configuration | time to adapter | vs Unsloth tuned | loading and set-up "
         "| training | real tokens | real tokens/s over training | compiled | why |",
         "|---|---|---:|---:|---:|---:|---:|---:|---|---|",

@@ -118,7 +118,7 @@ clean-venv:
 	rm -rf $(VENV)
 
 # What a GPU machine without network needs for benchmarks/gpu/record.sh (docs/gpu.md):
-# .gpubundle/ (~23 MB, git-ignored; carry it). The formatted data comes from the CPU run: the
+# .gpubundle/ (~24 MB, git-ignored; carry it). The formatted data comes from the CPU run: the
 # conversations are layout-free `messages`, rendered in the llama-3.1 layout at training.
 gpu-bundle: setup
 	@ls -d data/05_model_input/tutor_test.jsonl/*/ >/dev/null 2>&1 || \

@@ -790,6 +790,16 @@ def run_worker(spec_file: Path) -> None:
         "adapter_saved_at": saved_at,
         # torch.compile: graphs built and where it fell back to Python (empty when not compiled)
         "compiled_graphs": counters["stats"]["unique_graphs"],
+        # Inductor's on-disk caches (--compile-cache): hits mean compiling was read back
+        "compile_cache": {
+            key: counters[group][key]
+            for group, key in (
+                ("inductor", "fxgraph_cache_hit"),
+                ("inductor", "fxgraph_cache_miss"),
+                ("aot_autograd", "autograd_cache_hit"),
+                ("aot_autograd", "autograd_cache_miss"),
+            )
+        },
         "graph_breaks": dict(counters["graph_break"]),
         "sft_effective": {
             key: getattr(trainer.args, key, None)
@@ -1284,7 +1294,7 @@ def one_line(row: Mapping[str, Any]) -> str:
             f"time to adapter {row['time_to_adapter_seconds']:.1f} s (set-up "
             f"{row['setup_seconds']:.1f} s, training {row['train_seconds']:.1f} s, "
             f"{row['tokens_total']:,} real tokens), compiled: {decision.get('compile')} "
-            f"({decision.get('reason', 'n/a')})"
+            f"({decision.get('reason', 'n/a')}), caches {row.get('compile_cache')}"
         )
     last_loss = row["loss"][-1]["loss"] if row["loss"] else float("nan")
     return (

@@ -38,7 +38,7 @@ constraint() { grep -i "^$1==" .ci/constraints-cpu.txt; }
 fallback_specs=(
   $(for name in markdown-it-py mdurl markdownify beautifulsoup4 soupsieve pandera typing-inspect \
       mypy_extensions diskcache pydantic pydantic_core annotated-types typing-inspection pytest \
-      iniconfig pluggy pygments six gguf; do constraint "$name"; done)
+      iniconfig pluggy pygments six gguf sentencepiece; do constraint "$name"; done)
 )
 download() {  # wheels for CPython 3.12 on x86-64 Linux, whatever this machine runs
   "$python" -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 \

@@ -15,8 +15,8 @@
 # Logs and results go to $OUT (default ./gpu-out): machine.txt, one log per step and
 # results.tgz (at most 6 files). Every step has its own time limit inside a budget for the whole call
 # ($GPU_BUDGET_S, default 570 s), so one failure or overrun does not lose the others. Sizes
-# are environment variables: ADAPTER_CONVERSATIONS (time to adapter, default 6000: 18,000 for
-# both rows takes longer than one 10-minute call, docs/gpu.md), BENCH_CONVERSATIONS (steady
+# are environment variables: ADAPTER_CONVERSATIONS (time to adapter, default 4000: 18,000 for
+# both rows needs a 10-minute call of its own, docs/gpu.md), BENCH_CONVERSATIONS (steady
 # state, default 640), BENCH_CONFIGS.
 #
 # DRY_RUN=1 checks the whole script on a CPU with the project's venv (PYTHON=.venv/bin/python):
@@ -101,12 +101,13 @@ step_pipeline() {
   make_env
   local to=()
   # lingua (the language identifier, a 96 MB binary) cannot travel: without it the run stops
-  # after generating, and `record.sh score` finishes on a CPU with the persisted generations
+  # after the three models' generations (every training and export node runs), and
+  # `record.sh score` finishes on a CPU with the persisted generations
   # (DRY_RUN takes the same path)
   if [ -n "$dry" ] || ! "$PYTHON" -c "import lingua" 2>/dev/null; then
-    to=(--to-outputs base_model_outputs,fine_tuned_model_outputs,gguf_model_outputs)
+    to=(--to-outputs training_loss_plot,export_report,base_model_outputs,fine_tuned_model_outputs,gguf_model_outputs)
   fi
-  timeout "$(limit 300)" "$PYTHON" -m kedro run --env "$env_name" \
+  timeout "$(limit 400)" "$PYTHON" -m kedro run --env "$env_name" \
     --pipelines training,export,evaluation "${to[@]}" \
     --params "tracking.enabled=false$extra_params"
 }
@@ -142,7 +143,7 @@ step_adapter() {
   data=$(newest "$bundle/data/05_model_input/tutor_train.jsonl")tutor_train.jsonl
   timeout "$(limit 560)" "$PYTHON" benchmarks/train_throughput.py "${bench_common[@]}" \
     --time-to-adapter --configs conf-gpu unsloth-tuned \
-    --data "$data" --conversations "${ADAPTER_CONVERSATIONS:-6000}" --worker-timeout 540 \
+    --data "$data" --conversations "${ADAPTER_CONVERSATIONS:-4000}" --worker-timeout 540 \
     --out "$work/results/adapter"
 }
 

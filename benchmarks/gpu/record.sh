@@ -107,7 +107,7 @@ step_pipeline() {
   if [ -n "$dry" ] || ! "$PYTHON" -c "import lingua" 2>/dev/null; then
     to=(--to-outputs training_loss_plot,export_report,base_model_outputs,fine_tuned_model_outputs,gguf_model_outputs)
   fi
-  timeout "$(limit 400)" "$PYTHON" -m kedro run --env "$env_name" \
+  timeout "$(limit 330)" "$PYTHON" -m kedro run --env "$env_name" \
     --pipelines training,export,evaluation "${to[@]}" \
     --params "tracking.enabled=false$extra_params"
 }
@@ -121,7 +121,7 @@ step_score() {  # on a CPU, PYTHON=.venv/bin/python: the scoring nodes over the 
 step_tests() {  # each file in its own process: Unsloth's patches must not reach the others
   local failed=0 file
   for file in $(find tests -name "test_*_gpu.py" | sort); do
-    timeout "$(limit 150)" "$PYTHON" -m pytest -m gpu -p no:cacheprovider -rA -q "$file" ||
+    timeout "$(limit 240)" "$PYTHON" -m pytest -m gpu -p no:cacheprovider -rA -q "$file" ||
       failed=1
   done
   return $failed

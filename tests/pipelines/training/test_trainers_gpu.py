@@ -82,10 +82,15 @@ def test_4bit_loading_really_quantizes_to_nf4(tiny_llama32_dir, training_params,
     sft = {**QUICK_SFT, "optim": "adamw_8bit"}
     plan, built = build("hf", tiny_llama32_dir, model, sft, training_params["lora"], tmp_path)
     assert plan.load_in_4bit and plan.optim == "adamw_8bit" and not plan.fallbacks
-    quantized = [m for m in built.trainer.model.modules() if isinstance(m, bnb.nn.Linear4bit)]
-    # every projection of both layers: 7 a layer (q k v o gate up down)
-    assert len(quantized) == 7 * 2
-    for layer in quantized:
+    quantized = {
+        name: module
+        for name, module in built.trainer.model.named_modules()
+        if isinstance(module, bnb.nn.Linear4bit)
+    }
+    # every projection of both decoder layers, adapted by LoRA (q k v o) or not (the MLP)
+    for projection in ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"):
+        assert sum(f".{projection}" in name for name in quantized) == 2, projection
+    for layer in quantized.values():
         assert layer.weight.quant_type == "nf4"
         assert layer.weight.dtype == torch.uint8  # packed 4-bit values, two per byte
         assert layer.weight.quant_state is not None

@@ -26,6 +26,7 @@ trap 'rm -rf "$work"' EXIT
 # Versions that run with the machine's torch 2.11 / transformers 5.17 / peft 0.21 (unsloth
 # 2026.10.9 needs transformers<=5.17, trl<=1.15, datasets<5); the rest pinned as in
 # .ci/constraints-cpu.txt.
+constraint() { grep -i "^$1==" .ci/constraints-cpu.txt; }
 site_specs=(
   "unsloth==2026.10.9" "unsloth-zoo==2026.10.9" "trl==1.15.0" "datasets==4.8.4"
   "bitsandbytes==0.50.2" "torchao==0.18.0" "cut-cross-entropy==25.1.1" tyro docstring-parser
@@ -33,12 +34,13 @@ site_specs=(
   "kedro==1.7.0" "kedro-datasets==9.6.0" kedro-telemetry omegaconf antlr4-python3-runtime
   dynaconf more-itertools parse tomli-w appdirs gitpython gitdb smmap cookiecutter binaryornot
   arrow python-slugify text-unidecode chardet types-python-dateutil
+  # pytest with the plugin manager it was tested with (an older one there would break it)
+  $(for name in pytest pluggy iniconfig pygments; do constraint "$name"; done)
 )
-constraint() { grep -i "^$1==" .ci/constraints-cpu.txt; }
 fallback_specs=(
   $(for name in markdown-it-py mdurl markdownify beautifulsoup4 soupsieve pandera typing-inspect \
-      mypy_extensions diskcache pydantic pydantic_core annotated-types typing-inspection pytest \
-      iniconfig pluggy pygments six gguf sentencepiece; do constraint "$name"; done)
+      mypy_extensions diskcache pydantic pydantic_core annotated-types typing-inspection six gguf \
+      sentencepiece; do constraint "$name"; done)
 )
 download() {  # wheels for CPython 3.12 on x86-64 Linux, whatever this machine runs
   "$python" -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 \

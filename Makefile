@@ -26,7 +26,7 @@ export TRANSFORMERS_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: run test setup system-deps lint clean-venv apertium-tutor ollama-template
+.PHONY: run test setup system-deps lint clean-venv apertium-tutor ollama-template gpu-bundle
 
 run: setup
 	$(BIN)/kedro run
@@ -128,3 +128,11 @@ $(VENV)/.installed: pyproject.toml $(CONSTRAINTS) $(LLAMA_SDIST) | $(BIN)/python
 
 clean-venv:
 	rm -rf $(VENV)
+
+# What a GPU machine without network needs for benchmarks/gpu/record.sh (docs/gpu.md):
+# .gpubundle/ (~24 MB, git-ignored; carry it). The formatted data comes from the CPU run: the
+# conversations are layout-free `messages`, rendered in the llama-3.1 layout at training.
+gpu-bundle: setup
+	@ls -d data/05_model_input/tutor_test.jsonl/*/ >/dev/null 2>&1 || \
+	  $(BIN)/kedro run --pipelines ingestion,translation,formatting
+	bash benchmarks/gpu/make_bundle.sh $(BIN)/python $(LLAMA_CPP_SRC)

@@ -251,3 +251,20 @@ def trained_prompt_ids(tokenizer, conversation: list[dict[str, str]]) -> list[in
     return tokenizer.apply_chat_template(
         conversation, tokenize=True, return_dict=True, add_generation_prompt=True
     )["input_ids"]
+
+
+def pytest_collection_modifyitems(config, items):
+    """``gpu`` tests need CUDA: skipped, with the reason, where there is none (CI, laptops)."""
+    gpu = [item for item in items if item.get_closest_marker("gpu")]
+    if not gpu:
+        return
+    import torch
+
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(
+        reason="needs a CUDA GPU and there is none here; benchmarks/gpu/record.sh runs the "
+        "gpu tests on a GPU machine (docs/gpu.md)"
+    )
+    for item in gpu:
+        item.add_marker(skip)

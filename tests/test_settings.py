@@ -40,6 +40,8 @@ DELIBERATE = {
     "evaluation.scoring.sandbox.isolate_network": True,
     "evaluation.runtime.gguf_context": 2048,
 }
+# conf/gpu compiles only when the planned tokens repay it (issue 19: time to adapter).
+CHANGED = {"gpu": {"training.model.compile_layers": (True, "auto")}}
 REMOVED = {"local": DELIBERATE, "gpu": {"training.sft.use_liger_kernel": False, **DELIBERATE}}
 
 
@@ -65,6 +67,8 @@ def test_each_environment_resolves_as_before(project_root, env):
     now = leaves(resolved(project_root / "conf", env))
     for key, value in REMOVED.get(env, {}).items():
         assert before.pop(key) == value and key not in now
+    for key, (old, new) in CHANGED.get(env, {}).items():
+        assert before.pop(key) == old and now.pop(key) == new
     for key, value in ADDED[env].items():
         assert key not in before and now.pop(key) == value
     # keys another change adds later are not this test's business; every old one is unchanged

@@ -106,7 +106,8 @@ def test_with_overrides_names_a_missing_block(bench):
 def test_configurations_keep_the_recipe_semantics(bench, project_root):
     """(a), (b), (c): same LoRA, 8 conversations an optimizer step, loss on answers only.
 
-    (c) must be exactly what `kedro run --env gpu` reads, plus the benchmark's timing switches.
+    (c) must be exactly what `kedro run --env gpu` reads, plus the benchmark's timing switches
+    and compiled layers (the steady state is the compiled one; `auto` decides per run).
     """
     args = bench.parse_args(["--shapes", "1b", "3b", "--conf-source", str(project_root / "conf")])
     runs = bench.configurations(args)
@@ -117,7 +118,9 @@ def test_configurations_keep_the_recipe_semantics(bench, project_root):
     ]
     by_name = {r["name"]: r["params"] for r in runs if r["shape"] == "1b"}
     conf_gpu = bench.conf_gpu_params(project_root / "conf", "gpu")
-    assert by_name["conf-gpu"] == bench.with_overrides(conf_gpu, bench.TIMING_OVERRIDES)
+    assert conf_gpu["model"]["compile_layers"] == "auto"
+    steady = {**bench.TIMING_OVERRIDES, "model.compile_layers": True}
+    assert by_name["conf-gpu"] == bench.with_overrides(conf_gpu, steady)
 
     recipe = by_name["unsloth-recipe"]
     assert recipe["backend"] == "unsloth"
@@ -180,12 +183,15 @@ def test_token_counter_leaves_out_padding(bench):
     import torch
 
     counter = bench._TokenCounter()
-    counter.pad_id = 0
     compute = counter.wrap(lambda model, inputs: None)
     padded = {"input_ids": torch.tensor([[5, 6, 0]]), "attention_mask": torch.tensor([[1, 1, 0]])}
-    row = {"input_ids": torch.tensor([[5, 6, 7, 8, 0, 0]]), "labels": torch.tensor([[-100] * 6])}
+    row = {  # a padding-free row padded to a multiple, as TRL's collator makes it
+        "input_ids": torch.tensor([[5, 6, 7, 8, 0, 0]]),
+        "position_ids": torch.tensor([[0, 1, 0, 1, 0, 0]]),
+        "labels": torch.tensor([[-100] * 6]),
+    }
     compute(None, padded)
-    compute(None, row)  # a padding-free row padded to a multiple: no attention mask
+    compute(None, row)
     assert int(counter.total) == 2 + 4
 
 
@@ -445,3 +451,87 @@ def test_dry_run_trains_through_the_project_trainers(smollm2_tokenizer_dir, tmp_
     assert conf_gpu["compiled_graphs"] > 0 and conf_gpu["graph_breaks"] == {}
     assert baseline["compiled_graphs"] == 0
     assert (out / "train_throughput_loss.png").stat().st_size > 0
+
+
+def test_unsloth_tuned_is_the_recipe_run_as_conf_gpu_runs(bench, project_root):
+    """(d): the recipe's learning (LoRA, lr, 8 conversations a step) with conf/gpu's execution
+    choices that Unsloth has: 16-bit base, one micro-batch of 8, no recomputation, fused AdamW;
+    padded or padding-free."""
+    args = bench.parse_args(
+        ["--configs", "unsloth-tuned", "unsloth-tuned-padding-free", "conf-gpu"]
+        + ["--conf-source", str(project_root / "conf")]
+    )
+    by_name = {r["name"]: r["params"] for r in bench.configurations(args)}
+    conf_sft = by_name["conf-gpu"]["sft"]
+    for name, padding_free in (("unsloth-tuned", False), ("unsloth-tuned-padding-free", True)):
+        params = by_name[name]
+        assert params["backend"] == "unsloth"
+        assert params["model"]["load_in_4bit"] is False
+        assert params["lora"] == bench.RECIPE["lora"]
+        sft = params["sft"]
+        for key in ("per_device_train_batch_size", "gradient_accumulation_steps", "optim"):
+            assert sft[key] == conf_sft[key], key
+        assert sft["gradient_checkpointing"] is False
+        assert sft["padding_free"] is padding_free
+        assert sft["learning_rate"] == pytest.approx(2e-4)
+
+
+def test_time_to_adapter_lets_the_break_even_decide(bench, project_root, tmp_path):
+    args = bench.parse_args(
+        ["--time-to-adapter", "--configs", "conf-gpu", "--compile-cache", str(tmp_path)]
+        + ["--conf-source", str(project_root / "conf")]
+    )
+    assert args.conversations == bench.ADAPTER_CONVERSATIONS == 18000
+    (run,) = bench.configurations(args)
+    assert run["params"]["model"]["compile_layers"] == "auto"
+    assert run["params"]["model"]["compile_cache_dir"] == str(tmp_path)
+    assert bench.parse_args([]).conversations == 640
+
+
+def test_resampled_conversations_keep_the_real_lengths(bench):
+    real = [
+        [{"role": "user", "content": "a" * n}, {"role": "assistant", "content": "b"}]
+        for n in (3, 50, 700)
+    ]
+    drawn = bench.resample_conversations(real, 300, seed=1)
+    assert len(drawn) == 300
+    assert {len(c[0]["content"]) for c in drawn} == {3, 50, 700}  # only real ones, all of them
+    drawn[0][0]["content"] = "changed"
+    assert all(c[0]["content"] != "changed" for c in real)  # copies, not the originals
+
+
+def adapter_row(name, seconds, compiled):
+    return {
+        "shape": "1b",
+        "name": name,
+        "label": name,
+        "round": 1,
+        "time_to_adapter_seconds": seconds,
+        "setup_seconds": 20.0,
+        "train_seconds": seconds - 30,
+        "tokens_total": 1_000_000,
+        "compile": {"compile": compiled, "reason": "the break-even"},
+    }
+
+
+def test_time_to_adapter_table_compares_with_unsloth_tuned(bench):
+    meta = {"command": "c", "date": "d", "device": "H200", "libraries": "l", "data": "x"}
+    meta["models"] = "m"
+    rows = [adapter_row("conf-gpu", 100.0, True), adapter_row("unsloth-tuned", 250.0, False)]
+    table = bench.adapter_markdown(rows, meta)
+    assert "| 1b | conf-gpu | 100 s | 2.50x | 20 s | 70 s | 1,000,000 | 14,286 | yes |" in table
+    assert "| 1b | unsloth-tuned | 250 s | 1.00x |" in table
+
+
+def test_the_faster_unsloth_tuned_row_is_named(bench):
+    rows = [
+        {"shape": "1b", "name": "conf-gpu", "label": "(c)", "round": 1, "tokens_per_second": 60e3},
+        {"shape": "1b", "name": "unsloth-tuned", "label": "(d) padded", "round": 1,
+         "tokens_per_second": 20e3},
+        {"shape": "1b", "name": "unsloth-tuned-padding-free", "label": "(d) padding-free",
+         "round": 1, "tokens_per_second": 24e3},
+    ]  # fmt: skip
+    assert bench.best_unsloth_tuned(rows) == (
+        "1b: Unsloth at its best here is (d) padding-free, 24,000 real tokens/s; "
+        "(c) conf/gpu is 2.50x."
+    )

@@ -17,6 +17,15 @@ BACKENDS = ("auto", "unsloth", "hf")
 VARLEN_KERNELS = ("varlen_attn", "aten_flash")
 
 
+class CompileBreakEvenKnobs(Knobs):
+    """``training.model.compile_break_even``: what ``compile_layers: auto`` weighs."""
+
+    compile_seconds: float = Field(ge=0)
+    cached_compile_seconds: float = Field(ge=0)
+    compiled_tokens_per_second: float = Field(gt=0)
+    eager_tokens_per_second: float = Field(gt=0)
+
+
 class ModelKnobs(Knobs):
     """``training.model``: how the base model is loaded, laid out and compiled."""
 
@@ -27,8 +36,10 @@ class ModelKnobs(Knobs):
     attn_implementation: str | None  # any of transformers' (sdpa, eager ...) or torch_varlen
     varlen_kernel: Literal[VARLEN_KERNELS]
     lora_input_casting: bool
-    compile_layers: bool
+    compile_layers: bool | Literal["auto"]
     compile_options: dict[str, Any]  # Inductor's options, checked by torch when compiling
+    compile_break_even: CompileBreakEvenKnobs
+    compile_cache_dir: str | None
     gc_freeze: bool
 
 

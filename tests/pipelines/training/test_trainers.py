@@ -319,3 +319,19 @@ def test_gc_freeze_freezes_once_after_the_first_step(tiny_llama_dir, training_pa
         gc.unfreeze()
     assert counts[0] > before  # the model, the trainer and the rest of step 1's survivors
     assert counts[1] <= counts[0]  # no second freeze (reference counting still frees some)
+
+
+def test_auto_compile_plans_with_the_trainers_own_steps(tiny_llama_dir, training_params, caplog):
+    """The break-even sees the tokens the Trainer will train on: 2 steps of 4 = the 8
+    conversations once; too few for the H200 figures, enough when compiling is nearly free."""
+    from .test_compile_plan import BREAK_EVEN
+
+    trainer = two_step_trainer(tiny_llama_dir, training_params, "fp32")
+    tokens = sum(len(ids) for ids in trainer.train_dataset["input_ids"])
+    model = {"compile_layers": "auto", "compile_break_even": BREAK_EVEN}
+    with caplog.at_level("INFO", logger=trainers.logger.name):
+        decision = trainers.plan_compile(trainer, model)
+    assert decision.planned_tokens == tokens and not decision.compile
+    assert "Compile decoder layers: no" in caplog.text
+    cheap = {**BREAK_EVEN, "compile_seconds": 1e-6}
+    assert trainers.plan_compile(trainer, {**model, "compile_break_even": cheap}).compile

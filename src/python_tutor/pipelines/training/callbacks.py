@@ -16,6 +16,8 @@ from typing import Any
 
 from transformers import PrinterCallback, ProgressCallback, TrainerCallback
 
+from .tokens import real_tokens
+
 logger = logging.getLogger(__name__)
 
 WATCHED_LOSSES = ("loss", "eval_loss")
@@ -86,11 +88,8 @@ class ThroughputRecorder(TrainerCallback):
         self.first_step = state.global_step
 
     def count_batch(self, inputs: Mapping[str, Any]) -> None:
-        """Add one training micro-batch: its attention-mask sum, or every token of a
-        padding-free (flattened) batch, which has no padding to leave out."""
-        mask = inputs.get("attention_mask")
-        ids = inputs["input_ids"]
-        self.tokens += int(mask.sum()) if mask is not None else int(ids.numel())
+        """Add one training micro-batch's real tokens (``tokens.real_tokens``: no padding)."""
+        self.tokens += int(real_tokens(inputs))
 
     def on_train_end(self, args, state, control, **kwargs):
         self.finished = time.perf_counter()

@@ -194,6 +194,7 @@ def run_training(job: TrainingJob) -> tuple[Path, dict[str, Any]]:
         n_val=len(val),
         max_seq_length=model["max_seq_length"],
     )
+    metrics["compile"] = built.compile  # compiled or not, and the break-even behind it
     if not trainer.is_world_process_zero():
         return adapter_dir, metrics
     if adapter_dir.exists():

@@ -20,6 +20,7 @@ from python_tutor.precision import TORCH_NAMES
 
 from . import varlen_attention
 from .backend_selection import TrainingPlan
+from .compile_plan import CompileDecision, decide_compile, planned_tokens, use_compile_cache
 from .conversations import instruction_part, to_prompt_completion, to_text
 
 logger = logging.getLogger(__name__)
@@ -43,6 +44,7 @@ class BuiltTrainer:
     trainer: Any
     tokenizer: Any
     template: ChatTemplate
+    compile: dict[str, Any] | None = None  # compile_plan.CompileDecision (hf backend)
 
 
 def sft_config_kwargs(
@@ -177,13 +179,41 @@ def build_hf_trainer(
         trainer.data_collator = varlen_attention.SequenceBoundaries(trainer.data_collator)
     if not model_params.get("lora_input_casting", True):
         set_lora_input_casting(trainer.model, enabled=False)
-    if model_params.get("compile_layers"):
+    decision = plan_compile(trainer, model_params)
+    if decision.compile:
+        if decision.cache_dir:
+            use_compile_cache(Path(decision.cache_dir))
         compile_decoder_layers(trainer.model, model_params.get("compile_options"))
     if model_params.get("gc_freeze"):
         from .callbacks import FreezeGarbageAfterFirstStep  # noqa: PLC0415
 
         trainer.add_callback(FreezeGarbageAfterFirstStep())
-    return BuiltTrainer(trainer=trainer, tokenizer=tokenizer, template=template)
+    return BuiltTrainer(
+        trainer=trainer, tokenizer=tokenizer, template=template, compile=decision.as_dict()
+    )
+
+
+def plan_compile(trainer: Any, model_params: Mapping[str, Any]) -> CompileDecision:
+    """``training.model.compile_layers`` resolved for this run (``compile_plan``), logged."""
+    args = trainer.args
+    tokens = planned_tokens(
+        [len(ids) for ids in trainer.train_dataset["input_ids"]],
+        conversations_per_step=args.per_device_train_batch_size * args.gradient_accumulation_steps,
+        epochs=float(args.num_train_epochs),
+        max_steps=int(args.max_steps),
+        processes=int(args.world_size),
+    )
+    cache = model_params.get("compile_cache_dir")
+    decision = decide_compile(
+        model_params.get("compile_layers", False),
+        tokens=tokens,
+        break_even=model_params.get("compile_break_even"),
+        cache_dir=Path(cache) if cache else None,
+    )
+    logger.info(
+        "Compile decoder layers: %s (%s)", "yes" if decision.compile else "no", decision.reason
+    )
+    return decision
 
 
 def compile_decoder_layers(model: Any, options: Mapping[str, Any] | None) -> None:

@@ -2,11 +2,13 @@
 
 from kedro.pipeline import Node, Pipeline
 
+from .humaneval import translate_humaneval
 from .nodes import check_translations, translate_examples
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    """Two nodes, so quality settings can be re-applied with ``--from-nodes`` on cached text."""
+    """Two nodes, so quality settings can be re-applied with ``--from-nodes`` on cached text;
+    a third builds HumanEval-ES with the same backend, protection and checks."""
     return Pipeline(
         [
             Node(
@@ -43,6 +45,21 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "translation_quality_plot",
                 ],
                 name="check_translations_node",
+            ),
+            Node(
+                func=translate_humaneval,
+                inputs=[
+                    "humaneval",
+                    "translation_cache",
+                    "params:translation.backend",
+                    "params:translation.batching",
+                    "params:translation.retry",
+                    "params:translation.protect",
+                    "params:translation.segment",
+                    "translation_credentials",
+                ],
+                outputs=["humaneval_es", "humaneval_es_report"],
+                name="translate_humaneval_node",
             ),
         ]
     )

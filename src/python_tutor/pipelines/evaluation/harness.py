@@ -29,12 +29,7 @@ KEPT_AT_MODULE_LEVEL = (
 def _body_lines(function: ast.FunctionDef | ast.AsyncFunctionDef, lines: list[str]) -> str:
     """The function's body source without its docstring, dedented."""
     body = function.body
-    if (
-        len(body) > 1
-        and isinstance(body[0], ast.Expr)
-        and isinstance(body[0].value, ast.Constant)
-        and isinstance(body[0].value.value, str)
-    ):
+    if len(body) > 1 and ast.get_docstring(function, clean=False) is not None:
         body = body[1:]
     first = body[0].lineno
     return textwrap.dedent("\n".join(lines[first - 1 : function.end_lineno]))

@@ -112,8 +112,10 @@ def _system_prompt(selection: Mapping[str, Any], conversations: list[dict[str, A
     return system
 
 
-def _chat(system: str, user: str) -> list[dict[str, str]]:
-    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+def _problem(identifier: str, task: str, system: str, user: str, **fields: str) -> dict:
+    """A problem prompt: system and user turns, no reference answer, its tests in ``fields``."""
+    messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
+    return {"id": identifier, "task": task, "messages": messages, "reference": "", **fields}
 
 
 def build_evaluation_prompts(
@@ -162,25 +164,25 @@ def build_evaluation_prompts(
         for row in _first(conversations, selection["tutor_examples"])
     ]
     problem_prompts = [
-        {
-            "id": problem["problem_id"],
-            "task": "problem",
-            "messages": _chat(system, selection["problem_user_template"].format(**problem)),
-            "reference": "",
-            "tests": problem["tests"],
-        }
+        _problem(
+            problem["problem_id"],
+            "problem",
+            system,
+            selection["problem_user_template"].format(**problem),
+            tests=problem["tests"],
+        )
         for problem in problems
     ]
     humaneval_prompts = [
-        {
-            "id": row["task_id"],
-            "task": "humaneval",
-            "messages": _chat(system, selection["humaneval_user_template"].format(**row)),
-            "reference": "",
-            "prompt": row["prompt"],
-            "tests": row["test"],
-            "entry_point": row["entry_point"],
-        }
+        _problem(
+            row["task_id"],
+            "humaneval",
+            system,
+            selection["humaneval_user_template"].format(**row),
+            tests=row["test"],
+            prompt=row["prompt"],
+            entry_point=row["entry_point"],
+        )
         for row in asked
     ]
     loss = _first(conversations, selection["max_loss_examples"])

@@ -32,6 +32,7 @@ from .nodes import translate_examples
 
 logger = logging.getLogger(__name__)
 
+DOCUMENTED = (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
 COLUMNS = [
     "task_id",
     "entry_point",
@@ -46,17 +47,11 @@ COLUMNS = [
 
 def _docstring_nodes(tree: ast.Module) -> list[ast.Expr]:
     """The docstring statements of the module, classes and functions, in source order."""
-    found = []
-    for node in ast.walk(tree):
-        body = getattr(node, "body", None)
-        if (
-            isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
-            and body
-            and isinstance(body[0], ast.Expr)
-            and isinstance(body[0].value, ast.Constant)
-            and isinstance(body[0].value.value, str)
-        ):
-            found.append(body[0])
+    found = [
+        node.body[0]
+        for node in ast.walk(tree)
+        if isinstance(node, DOCUMENTED) and ast.get_docstring(node, clean=False) is not None
+    ]
     return sorted(found, key=lambda node: node.lineno)
 
 

@@ -5,6 +5,16 @@ from kedro.pipeline import Node, Pipeline
 from .humaneval import translate_humaneval
 from .nodes import check_translations, translate_examples
 
+# What translating needs, for the examples and for HumanEval-ES alike.
+ENGINE = [
+    "translation_cache",
+    "params:translation.backend",
+    "params:translation.batching",
+    "params:translation.retry",
+    "params:translation.protect",
+    "params:translation.segment",
+]
+
 
 def create_pipeline(**kwargs) -> Pipeline:
     """Two nodes, so quality settings can be re-applied with ``--from-nodes`` on cached text;
@@ -15,12 +25,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                 func=translate_examples,
                 inputs=[
                     "examples",
-                    "translation_cache",
-                    "params:translation.backend",
-                    "params:translation.batching",
-                    "params:translation.retry",
-                    "params:translation.protect",
-                    "params:translation.segment",
+                    *ENGINE,
                     "params:translation.translate_code_comments",
                     "translation_credentials",
                     "params:translation.workers",
@@ -50,12 +55,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                 func=translate_humaneval,
                 inputs=[
                     "humaneval",
-                    "translation_cache",
-                    "params:translation.backend",
-                    "params:translation.batching",
-                    "params:translation.retry",
-                    "params:translation.protect",
-                    "params:translation.segment",
+                    *ENGINE,
                     "translation_credentials",
                 ],
                 outputs=["humaneval_es", "humaneval_es_report"],

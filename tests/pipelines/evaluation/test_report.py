@@ -44,8 +44,8 @@ def test_the_report_states_versions_table_intervals_and_an_honest_verdict(scored
     report = report_of(scored([SPANISH] * 3), prompts, params)
     assert "**gguf**: not measured (no gguf_model/ollama_modelfile)" in report
     assert prompts["data"]["tutor_test_fingerprint"] in report
-    assert "| es answer rate | 0% (0/3) [0-0] | 100% (5/5) [100-100] |" in report
-    assert "| pass@1 (HumanEval-ES) | 0% (0/1) [0-0] | 100% (1/1) [100-100] |" in report
+    assert "| es answer rate | 0% (0/3) [0-71] | 100% (5/5) [48-100] |" in report
+    assert "| pass@1 (HumanEval-ES) | 0% (0/1) [0-98] | 100% (1/1) [3-100] |" in report
     # 3 of 3 tutor answers and two problems cannot show a difference at alpha 0.05.
     assert "not distinguishable at this sample size.**" in report
     assert "HumanEval/159 (integrity check" in report

@@ -16,6 +16,7 @@ from python_tutor.pipelines.evaluation.statistics import (
     mcnemar_exact,
     paired_bootstrap,
     pass_at_k,
+    rate_interval,
 )
 
 
@@ -69,3 +70,15 @@ def test_pass_at_k_is_the_unbiased_estimator():
     assert pass_at_k([5], [2], 2) == pytest.approx(by_hand)
     assert pass_at_k([1, 1, 1], [1, 0, 1], 1) == pytest.approx(2 / 3)
     assert pass_at_k([1], [1], 2) is None  # one greedy sample says nothing of pass@2
+
+
+def test_a_rate_where_every_item_agrees_gets_the_exact_interval_not_zero_width():
+    low, high = rate_interval([False] * 3, 0.95, 100, 0)
+    # Clopper-Pearson upper bound for 0 of 3: 1 - 0.025 ** (1 / 3)
+    assert low == 0.0 and high == pytest.approx(1 - 0.025 ** (1 / 3))
+    low, high = rate_interval([True] * 3, 0.95, 100, 0)
+    assert high == 1.0 and low == pytest.approx(0.025 ** (1 / 3))
+    assert rate_interval([True, False, True], 0.95, 1000, 0) == bootstrap_interval(
+        [1.0, 0.0, 1.0], 0.95, 1000, 0
+    )
+    assert rate_interval([], 0.95, 100, 0) is None

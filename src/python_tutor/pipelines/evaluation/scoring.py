@@ -21,7 +21,7 @@ from . import metrics as m
 from .generation import SETS
 from .harness import completion_from_code, humaneval_program
 from .sandbox import SandboxLimits, SandboxResult, run_snippet
-from .statistics import bootstrap_interval, pass_at_k
+from .statistics import bootstrap_interval, pass_at_k, rate_interval
 
 KIND = {"tutor": "tutor", "problems": "problem", "humaneval": "humaneval"}
 
@@ -68,9 +68,9 @@ def _score_answer(
 
 
 def rate_with_interval(flags: Sequence[bool | None], statistics: Mapping[str, Any]) -> dict:
-    """``metrics.rate`` plus the bootstrap interval of the share (None without items)."""
-    counted = [float(flag) for flag in flags if flag is not None]
-    interval = bootstrap_interval(
+    """``metrics.rate`` plus the interval of the share (None without items)."""
+    counted = [bool(flag) for flag in flags if flag is not None]
+    interval = rate_interval(
         counted, statistics["confidence"], statistics["resamples"], statistics["seed"]
     )
     return {**m.rate(flags), "interval": None if interval is None else list(interval)}

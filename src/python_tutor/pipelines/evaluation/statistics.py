@@ -1,6 +1,8 @@
 """How sure a rate is, and whether two models differ on the same items.
 
 - A rate gets a 95% percentile bootstrap interval (``scipy.stats.bootstrap``) over its items.
+  When every item agrees (0 of n, n of n) resampling cannot vary and would claim a zero-width
+  interval; there the exact Clopper-Pearson interval says what n items can rule out.
 - Two models answered the same items, so they are compared pairwise: pass/fail flags with an
   exact McNemar test (a two-sided binomial test on the discordant pairs), continuous scores
   (chrF per answer) with a paired bootstrap interval of the mean difference.
@@ -45,6 +47,18 @@ def bootstrap_interval(
         rng=np.random.default_rng(seed),
     )
     return float(result.confidence_interval.low), float(result.confidence_interval.high)
+
+
+def rate_interval(
+    flags: Sequence[bool], confidence: float, resamples: int, seed: int
+) -> tuple[float, float] | None:
+    """The interval of a pass/fail share: bootstrap, or exact where every flag agrees."""
+    from scipy.stats import binomtest  # noqa: PLC0415
+
+    if flags and len(set(flags)) == 1:
+        exact = binomtest(sum(flags), len(flags)).proportion_ci(confidence, method="exact")
+        return float(exact.low), float(exact.high)
+    return bootstrap_interval([float(f) for f in flags], confidence, resamples, seed)
 
 
 def mcnemar_exact(first: Sequence[bool], second: Sequence[bool]) -> dict[str, Any]:

@@ -49,6 +49,8 @@ def test_the_report_states_versions_table_intervals_and_an_honest_verdict(scored
     # 3 of 3 tutor answers and two problems cannot show a difference at alpha 0.05.
     assert "not distinguishable at this sample size.**" in report
     assert "HumanEval/159 (integrity check" in report
+    # Only the fine-tuned model wrote code, so only its snippets say how they were isolated.
+    assert "- Sandbox isolation of the snippets run: fine_tuned: network namespace" in report
     assert report.count("data:image/png;base64,") == 2
     assert "pass@1 is measured on the problem sets only" in report
     assert "| fine_tuned vs base | pass@1 HumanEval-ES | exact McNemar |" in report

@@ -92,14 +92,13 @@ def _data_lines(data: dict[str, Any], measured: list[dict[str, Any]]) -> list[st
             "- tutor_test rows carry no unit tests today, so pass@1 is measured on the "
             "problem sets only."
         )
-    sandbox = {r["model"]: r.get("sandbox") or {} for r in measured}
+    isolation = [
+        f"{r['model']}: network namespace {'yes' if r['sandbox']['network_namespace'] else 'no'}"
+        for r in measured
+        if (r.get("sandbox") or {}).get("snippets_run")
+    ]
     lines.append(
-        "- Sandbox isolation of the snippets run: "
-        + ", ".join(
-            f"{model}: network namespace {'yes' if s.get('network_namespace') else 'no'}"
-            for model, s in sandbox.items()
-            if s.get("snippets_run")
-        )
+        "- Sandbox isolation of the snippets run: " + (", ".join(isolation) or "no snippet ran")
     )
     return lines
 

@@ -17,7 +17,7 @@ from kedro.io import AbstractDataset, DatasetError
 COLUMNS = ["task_id", "prompt", "entry_point", "canonical_solution", "test"]
 
 
-class HumanEvalDataset(AbstractDataset[None, pd.DataFrame]):
+class HumanEvalDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
     """The 164 HumanEval problems as a frame, in the package's order (``HumanEval/0`` first)."""
 
     def __init__(self, *, metadata: dict[str, Any] | None = None) -> None:
@@ -34,7 +34,7 @@ class HumanEvalDataset(AbstractDataset[None, pd.DataFrame]):
             )
         return pd.DataFrame(problems, columns=COLUMNS)
 
-    def _save(self, data: None) -> None:
+    def _save(self, data: pd.DataFrame) -> None:
         raise DatasetError("HumanEvalDataset is read-only: it is the package's file")
 
     def _describe(self) -> dict[str, Any]:

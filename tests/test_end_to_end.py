@@ -28,8 +28,10 @@ TINY = {
     "training": {"sft": {"max_steps": 2, "eval_steps": 2, "save_steps": 1}},
     "export": {"fidelity": {"num_prompts": 2, "continuation_tokens": 8}},
     "evaluation": {
-        "selection": {"max_tutor_examples": 2, "max_loss_examples": 4, "max_problems": 2},
-        "generation": {"max_new_tokens": 24},
+        "profiles": {
+            "quick": {"tutor_examples": 2, "problems": 2, "humaneval": 1, "max_new_tokens": 24}
+        },
+        "selection": {"max_loss_examples": 4},
     },
 }
 

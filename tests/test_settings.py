@@ -39,6 +39,10 @@ ADDED = {
 DELIBERATE = {
     "evaluation.scoring.sandbox.isolate_network": True,
     "evaluation.runtime.gguf_context": 2048,
+    # the quick/full profiles (issue 20) set these now: evaluation.profiles.quick
+    "evaluation.selection.max_tutor_examples": 6,
+    "evaluation.selection.max_problems": 6,
+    "evaluation.generation.max_new_tokens": 64,
 }
 # conf/gpu compiles only when the planned tokens repay it (issue 19: time to adapter).
 CHANGED = {"gpu": {"training.model.compile_layers": (True, "auto")}}

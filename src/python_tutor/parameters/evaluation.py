@@ -12,11 +12,19 @@ from .knobs import Knobs
 class SelectionKnobs(Knobs):
     """``evaluation.selection``: which held-out conversations and problems are used."""
 
-    max_tutor_examples: NonNegativeInt
     max_loss_examples: NonNegativeInt
-    max_problems: NonNegativeInt
     problem_system: str | None
     problem_user_template: str
+    humaneval_user_template: str
+
+
+class ProfileKnobs(Knobs):
+    """``evaluation.profiles.<name>``: how much each profile asks (None = every item)."""
+
+    tutor_examples: NonNegativeInt | None
+    problems: NonNegativeInt | None
+    humaneval: NonNegativeInt | None
+    max_new_tokens: PositiveInt
 
 
 class RuntimeKnobs(Knobs):
@@ -32,7 +40,6 @@ class RuntimeKnobs(Knobs):
 class GenerationKnobs(Knobs):
     """``evaluation.generation``."""
 
-    max_new_tokens: PositiveInt
     batch_size: PositiveInt
     max_length: PositiveInt
 
@@ -51,6 +58,15 @@ class SandboxKnobs(Knobs):
     isolation: Literal["bubblewrap", "rlimits-only"]
 
 
+class StatisticsKnobs(Knobs):
+    """``evaluation.scoring.statistics``: intervals and paired tests."""
+
+    confidence: float = Field(gt=0, lt=1)
+    resamples: PositiveInt
+    seed: int
+    alpha: float = Field(gt=0, lt=1)
+
+
 class ScoringKnobs(Knobs):
     """``evaluation.scoring``."""
 
@@ -58,6 +74,8 @@ class ScoringKnobs(Knobs):
     languages: list[str]  # ISO 639-1, checked by evaluation.metrics against lingua
     min_prose_chars: NonNegativeInt
     python_languages: list[str] = Field(min_length=1)
+    pass_at_k: list[PositiveInt] = Field(min_length=1)
+    statistics: StatisticsKnobs
     sandbox: SandboxKnobs
 
 
@@ -70,6 +88,8 @@ class ReportKnobs(Knobs):
 class EvaluationParameters(Knobs):
     """The ``evaluation`` block."""
 
+    profile: str  # a key of profiles, checked by evaluation.selection.resolve_profile
+    profiles: dict[str, ProfileKnobs] = Field(min_length=1)
     selection: SelectionKnobs
     runtime: RuntimeKnobs
     generation: GenerationKnobs

@@ -1,4 +1,4 @@
-"""Scoring helpers: Markdown split, language of the prose, parse/run, chrF, pass@1 pieces."""
+"""Scoring helpers: parse/run, the code of an answer, chrF, pass@1 pieces, rates."""
 
 from __future__ import annotations
 
@@ -18,62 +18,6 @@ ANSWER = (
     "Después la llamas así:\n\n```py\nprint(suma(1, 2))\n```\n\n"
     "```text\nsalida: 3\n```\n"
 )
-
-
-@pytest.fixture(scope="module")
-def detector():
-    return m.build_language_detector(["es", "en", "pt"])
-
-
-class TestSplitMarkdown:
-    def test_prose_has_no_code_and_blocks_are_split_by_language(self):
-        split = m.split_markdown(ANSWER, PY)
-        assert "def suma" not in split.prose
-        assert "`suma`" not in split.prose and "suma" not in split.prose.split()
-        assert "recibe dos números" in split.prose
-        assert split.python_blocks == ("def suma(a, b):\n    return a + b\n", "print(suma(1, 2))\n")
-        assert split.other_blocks == ("salida: 3\n",)
-
-    def test_an_unclosed_fence_at_the_token_limit_is_still_code(self):
-        split = m.split_markdown("Mira:\n\n```python\nfor i in range(3):\n    print(", PY)
-        assert split.prose == "Mira:"
-        assert split.python_blocks == ("for i in range(3):\n    print(",)
-
-    def test_unfenced_code_paragraphs_are_not_prose(self):
-        answer = (
-            "Así se rota:\n\ndef rotar(xs, k): return xs[-k:] + xs[:-k]\nprint(rotar([1, 2], 1))"
-        )
-        split = m.split_markdown(answer, PY)
-        assert split.prose == "Así se rota:"
-        assert split.bare_code == (
-            "def rotar(xs, k): return xs[-k:] + xs[:-k]\nprint(rotar([1, 2], 1))",
-        )
-        assert m.split_markdown("Hola", PY).prose == "Hola"
-
-    def test_an_answer_without_code_is_all_prose(self):
-        split = m.split_markdown("Una tupla es inmutable.", PY)
-        assert split.python_blocks == () and split.prose == "Una tupla es inmutable."
-
-
-class TestLanguage:
-    def test_spanish_and_english_prose_are_told_apart(self, detector):
-        spanish = m.split_markdown(ANSWER, PY).prose
-        assert m.language_of(detector, spanish, 10) == "es"
-        english = "This function returns the sum of two numbers and prints it."
-        assert m.language_of(detector, english, 10) == "en"
-
-    def test_code_does_not_make_an_english_answer_spanish(self, detector):
-        answer = "Use this helper to add numbers.\n\n```python\nnumeros = suma(uno, dos)\n```"
-        assert m.language_of(detector, m.split_markdown(answer, PY).prose, 10) == "en"
-
-    def test_too_little_prose_has_no_language(self, detector):
-        assert m.language_of(detector, "Sí.", 10) is None
-
-    def test_unknown_language_codes_name_the_parameter(self):
-        with pytest.raises(ValueError, match=r"'xx'.*evaluation\.language"):
-            m.build_language_detector(["es", "xx"])
-        with pytest.raises(ValueError, match="at least two"):
-            m.build_language_detector(["es"])
 
 
 def test_parses_accepts_python_and_rejects_broken_code():

@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from python_tutor.pipelines.evaluation.metrics import parses, run_against_tests
-from python_tutor.pipelines.evaluation.nodes import PROBLEM_FIELDS
 from python_tutor.pipelines.evaluation.sandbox import OK, SandboxLimits
+from python_tutor.pipelines.evaluation.selection import PROBLEM_FIELDS
 
 from .reference_solutions import SOLUTIONS
 

@@ -15,9 +15,9 @@ import pytest
 
 from python_tutor.pipelines.translation import nodes, protect
 from python_tutor.pipelines.translation.nodes import check_translations
+from tests.test_find_code import ALPACA_OUTPUT
 
 from .fakes import KeywordBackend
-from .test_find_code import ALPACA_OUTPUT
 from .test_pipeline import run_translate
 
 RESPONSES = {

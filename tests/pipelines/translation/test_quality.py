@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from python_tutor.datasets.translation_cache import TranslationCache
 from python_tutor.pipelines.translation.quality import (
-    LanguageIdentifier,
     flag_kind,
     flags_for,
     row_signals,
@@ -14,21 +12,6 @@ from python_tutor.pipelines.translation.quality import (
 
 SPANISH = "La función devuelve el nombre del archivo que se abrió con el modo indicado."
 ENGLISH = "The function returns the name of the file that was opened with the given mode."
-
-
-def test_a_second_run_reads_languages_from_the_cache(tmp_path, params):
-    cache = TranslationCache(tmp_path)
-    identifier = LanguageIdentifier(params["quality"]["languages"])
-    first = identifier.identify_many([SPANISH, ENGLISH], cache)
-    assert [language for language, _ in first] == ["es", "en"]
-
-    class Broken:
-        def compute_language_confidence_values_in_parallel(self, texts):
-            assert texts == [], f"re-identified {texts}"
-            return []
-
-    identifier._detector = Broken()
-    assert identifier.identify_many([ENGLISH, SPANISH], cache) == [first[1], first[0]]
 
 
 def test_each_threshold_flags_its_field(params):

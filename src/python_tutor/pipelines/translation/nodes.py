@@ -13,6 +13,7 @@ import pandas as pd
 
 from python_tutor.contracts import EXAMPLES, TRANSLATED_EXAMPLES, validate
 from python_tutor.datasets.credentials import Secrets
+from python_tutor.language import LanguageIdentifier
 
 from .backends import TranslationFailure, build_backend
 from .comments import CodeComments
@@ -23,7 +24,6 @@ from .parallel import map_rows
 from .protect import IntegrityError, Protector
 from .quality import (
     SIGNALS,
-    LanguageIdentifier,
     distribution,
     flag_kind,
     flags_for,
@@ -370,7 +370,9 @@ def _measure(
     rows: list[dict[str, Any]], protector: Protector, quality: dict[str, Any], cache: Any
 ) -> None:
     """Add each field's signals and the row's ``quality_flags`` (languages found in one batch)."""
-    identifier = LanguageIdentifier(quality["languages"])
+    identifier = LanguageIdentifier(
+        quality["languages"], "parameters_translation.yml: translation.quality.languages"
+    )
     target = quality["target_language"]
     prose = {
         (index, field): _stored_prose(row, field, "es", protector)

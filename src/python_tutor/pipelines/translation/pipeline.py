@@ -2,23 +2,30 @@
 
 from kedro.pipeline import Node, Pipeline
 
+from .humaneval import translate_humaneval
 from .nodes import check_translations, translate_examples
+
+# What translating needs, for the examples and for HumanEval-ES alike.
+ENGINE = [
+    "translation_cache",
+    "params:translation.backend",
+    "params:translation.batching",
+    "params:translation.retry",
+    "params:translation.protect",
+    "params:translation.segment",
+]
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    """Two nodes, so quality settings can be re-applied with ``--from-nodes`` on cached text."""
+    """Two nodes, so quality settings can be re-applied with ``--from-nodes`` on cached text;
+    a third builds HumanEval-ES with the same backend, protection and checks."""
     return Pipeline(
         [
             Node(
                 func=translate_examples,
                 inputs=[
                     "examples",
-                    "translation_cache",
-                    "params:translation.backend",
-                    "params:translation.batching",
-                    "params:translation.retry",
-                    "params:translation.protect",
-                    "params:translation.segment",
+                    *ENGINE,
                     "params:translation.translate_code_comments",
                     "translation_credentials",
                     "params:translation.workers",
@@ -43,6 +50,16 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "translation_quality_plot",
                 ],
                 name="check_translations_node",
+            ),
+            Node(
+                func=translate_humaneval,
+                inputs=[
+                    "humaneval",
+                    *ENGINE,
+                    "translation_credentials",
+                ],
+                outputs=["humaneval_es", "humaneval_es_report"],
+                name="translate_humaneval_node",
             ),
         ]
     )

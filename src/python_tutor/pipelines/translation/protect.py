@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 
-from .find_code import find_code
+from python_tutor.find_code import find_code
 
 
 class IntegrityError(ValueError):

@@ -21,7 +21,6 @@ from .protect import Protector
 from .terminology import wrong_terms
 
 WORD = re.compile(r"[^\W\d_]{2,}")
-IDENTIFY_CHARS = 600
 SIGNALS = (
     "language_confidence",
     "length_ratio",
@@ -30,42 +29,6 @@ SIGNALS = (
     "wrong_terms",
     "back_translation_chrf",
 )
-
-
-class LanguageIdentifier:
-    """lingua restricted to a few languages (fast and sure), built once per node call."""
-
-    def __init__(self, languages: list[str]) -> None:
-        from lingua import IsoCode639_1, LanguageDetectorBuilder  # noqa: PLC0415
-
-        try:
-            codes = [IsoCode639_1.from_str(code) for code in languages]
-        except ValueError as err:
-            raise ValueError(
-                f"parameters_translation.yml: translation.quality.languages {languages}: {err}"
-            ) from err
-        self._detector = LanguageDetectorBuilder.from_iso_codes_639_1(*codes).build()
-        self._cache_id = f"lingua:{','.join(sorted(languages))}:{IDENTIFY_CHARS}"
-
-    def identify_many(self, texts: Sequence[str], cache: Any = None) -> list[tuple[str, float]]:
-        """The most likely ISO 639-1 code and its confidence for each text, on every core.
-
-        With ``cache`` (the translation cache), texts identified by an earlier run are read
-        back, so a re-run only pays for new text.
-        """
-        # The language shows in the first sentences; whole answers cost lingua linear time.
-        heads = [text[:IDENTIFY_CHARS] for text in texts]
-        known = cache.get_many(self._cache_id, list(set(heads))) if cache is not None else {}
-        todo = list(dict.fromkeys(h for h in heads if h not in known))
-        results = self._detector.compute_language_confidence_values_in_parallel(todo)
-        found = {
-            head: f"{values[0].language.iso_code_639_1.name.lower()} {values[0].value:.6f}"
-            for head, values in zip(todo, results, strict=True)
-        }
-        if cache is not None and found:
-            cache.put_many(self._cache_id, list(found.items()))
-        answers = known | found
-        return [(answers[h].split()[0], float(answers[h].split()[1])) for h in heads]
 
 
 def prose_only(text: str, protector: Protector) -> str:

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from python_tutor.pipelines.translation.find_code import find_code, is_code
+from python_tutor.find_code import find_code, is_code, split_markdown
 
 # The shape of the 18k alpaca set's `output`: a whole function, no fences.
 ALPACA_OUTPUT = """from typing import List
@@ -136,3 +136,42 @@ def test_english_that_python_can_parse_is_not_code(line):
 )
 def test_python_statements_are_code(line):
     assert is_code(line)
+
+
+PY = ["python", "py"]
+MODEL_ANSWER = (
+    "La función `suma` recibe dos números y devuelve su suma.\n\n"
+    "```python\ndef suma(a, b):\n    return a + b\n```\n\n"
+    "Después la llamas así:\n\n```py\nprint(suma(1, 2))\n```\n\n"
+    "```text\nsalida: 3\n```\n"
+)
+
+
+class TestSplitMarkdown:
+    def test_prose_has_no_code_and_blocks_are_split_by_language(self):
+        split = split_markdown(MODEL_ANSWER, PY)
+        assert "def suma" not in split.prose
+        assert "`suma`" not in split.prose and "suma" not in split.prose.split()
+        assert "recibe dos números" in split.prose
+        assert split.python_blocks == ("def suma(a, b):\n    return a + b\n", "print(suma(1, 2))\n")
+        assert split.other_blocks == ("salida: 3\n",)
+
+    def test_an_unclosed_fence_at_the_token_limit_is_still_code(self):
+        split = split_markdown("Mira:\n\n```python\nfor i in range(3):\n    print(", PY)
+        assert split.prose == "Mira:"
+        assert split.python_blocks == ("for i in range(3):\n    print(",)
+
+    def test_unfenced_code_paragraphs_are_not_prose(self):
+        answer = (
+            "Así se rota:\n\ndef rotar(xs, k): return xs[-k:] + xs[:-k]\nprint(rotar([1, 2], 1))"
+        )
+        split = split_markdown(answer, PY)
+        assert split.prose == "Así se rota:"
+        assert split.bare_code == (
+            "def rotar(xs, k): return xs[-k:] + xs[:-k]\nprint(rotar([1, 2], 1))",
+        )
+        assert split_markdown("Hola", PY).prose == "Hola"
+
+    def test_an_answer_without_code_is_all_prose(self):
+        split = split_markdown("Una tupla es inmutable.", PY)
+        assert split.python_blocks == () and split.prose == "Una tupla es inmutable."

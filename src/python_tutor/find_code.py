@@ -9,7 +9,9 @@ of code that English lacks (a call, an assignment, an operator, a lower-case key
 ``Return the file name.`` does not parse; ``Note: this is it`` parses (an annotation) but has
 no such sign; ``x = f(1)`` has both.
 
-Spans are character offsets into the text; the caller decides what to do with them.
+Spans are character offsets into the text; the caller decides what to do with them. The same
+parser splits a model's Markdown answer into prose and fenced code (``split_markdown``), so
+translation and evaluation read a fence the same way.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import ast
 import doctest
 import re
 import textwrap
+from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 
 from markdown_it import MarkdownIt
@@ -383,3 +387,55 @@ def find_code(text: str) -> list[Span]:
         if not any(a <= s[0] < b for a, b in spans)
     ]
     return _merge(spans + inline)
+
+
+@dataclass(frozen=True)
+class SplitAnswer:
+    """An answer as prose (code stripped) and its code blocks by language."""
+
+    prose: str
+    python_blocks: tuple[str, ...]
+    other_blocks: tuple[str, ...]
+    bare_code: tuple[str, ...] = ()  # unfenced code paragraphs (indentation not kept)
+
+    @property
+    def python_code(self) -> str:
+        """The Python blocks as one program, in answer order."""
+        return "\n\n".join(self.python_blocks)
+
+
+def split_markdown(answer: str, python_languages: Sequence[str]) -> SplitAnswer:
+    """Prose without any code (fences, indented blocks, inline code, unfenced code
+    paragraphs), and the code blocks, read the way a CommonMark renderer reads them.
+
+    A fence counts as Python when its info string's first word is in ``python_languages``; an
+    unclosed fence (an answer cut at the token limit) is still code. Unfenced paragraphs that
+    ``is_code`` accepts go to ``bare_code`` (Markdown has already dropped their indentation).
+    """
+    languages = {language.lower() for language in python_languages}
+    prose: list[str] = []
+    python_blocks: list[str] = []
+    other_blocks: list[str] = []
+    bare_code: list[str] = []
+    for token in _markdown().parse(answer):
+        if token.type == "fence":
+            info = token.info.strip().split(maxsplit=1)
+            target = python_blocks if info and info[0].lower() in languages else other_blocks
+            target.append(token.content)
+        elif token.type == "code_block":
+            other_blocks.append(token.content)
+        elif token.type == "inline" and is_code(token.content):
+            bare_code.append(token.content)
+        elif token.type == "inline":
+            words = [
+                child.content if child.type == "text" else " "
+                for child in token.children or []
+                if child.type in ("text", "softbreak", "hardbreak")
+            ]
+            prose.append("".join(words).strip())
+    return SplitAnswer(
+        prose="\n".join(part for part in prose if part),
+        python_blocks=tuple(python_blocks),
+        other_blocks=tuple(other_blocks),
+        bare_code=tuple(bare_code),
+    )

@@ -133,6 +133,6 @@ clean-venv:
 # .gpubundle/ (~24 MB, git-ignored; carry it). The formatted data comes from the CPU run: the
 # conversations are layout-free `messages`, rendered in the llama-3.1 layout at training.
 gpu-bundle: setup
-	@ls -d data/05_model_input/tutor_test.jsonl/*/ >/dev/null 2>&1 || \
-	  $(BIN)/kedro run --pipelines ingestion,translation,formatting
+	@ls -d data/05_model_input/tutor_test.jsonl/*/ data/03_primary/humaneval_es.jsonl/*/ \
+	  >/dev/null 2>&1 || $(BIN)/kedro run --pipelines ingestion,translation,formatting
 	bash benchmarks/gpu/make_bundle.sh $(BIN)/python $(LLAMA_CPP_SRC)

@@ -11,7 +11,8 @@
 #   fallback.tar.xz  packages it may or may not have (last on sys.path: its own win)
 #   llama.cpp.tar.xz llama.cpp's converter scripts + gguf-py (export.converter.dir)
 #   tokenizer/       SmolLM2's tokenizer with the Llama-3 chat markers (no weights travel)
-#   data/            the formatted conversations (data/05_model_input, newest versions)
+#   data/            the formatted conversations (data/05_model_input) and HumanEval-ES
+#                    (data/03_primary/humaneval_es.jsonl: Apertium is CPU-side), newest versions
 #
 # Usage: benchmarks/gpu/make_bundle.sh PYTHON LLAMA_CPP_SRC
 #   PYTHON: the project's interpreter (its pip downloads the wheels; its llama_cpp travels)
@@ -95,13 +96,14 @@ from train_throughput import prepare_tokenizer
 prepare_tokenizer(None, Path(sys.argv[1]))
 PY
 
-for name in tutor_train tutor_val tutor_test; do
-  newest=$(ls -d data/05_model_input/$name.jsonl/*/ 2>/dev/null | sort | tail -1)
+for dataset in 05_model_input/tutor_train 05_model_input/tutor_val 05_model_input/tutor_test \
+               03_primary/humaneval_es; do
+  newest=$(ls -d data/$dataset.jsonl/*/ 2>/dev/null | sort | tail -1)
   if [ -z "$newest" ]; then
-    echo "no data/05_model_input/$name.jsonl: run the CPU formatting first (make gpu-bundle does)"
+    echo "no data/$dataset.jsonl: run the CPU pipelines first (make gpu-bundle does)"
     exit 1
   fi
-  mkdir -p "$out/data/05_model_input/$name.jsonl"
-  cp -r "${newest%/}" "$out/data/05_model_input/$name.jsonl/"
+  mkdir -p "$out/data/$dataset.jsonl"
+  cp -r "${newest%/}" "$out/data/$dataset.jsonl/"
 done
 du -sh "$out"/* && du -sh "$out"

@@ -92,7 +92,9 @@ make_env() {  # conf/gpu_record = conf/gpu + this checkpoint + persisted generat
 
 step_pipeline() {
   checkpoint || return 1
+  mkdir -p data/05_model_input data/03_primary
   cp -r "$bundle"/data/05_model_input/* data/05_model_input/
+  cp -r "$bundle"/data/03_primary/* data/03_primary/
   # export.converter.dir's default names the sdist's llama.cpp; here the bundle's converter
   # stands in (--params cannot set it: Kedro replaces a whole block that conf/gpu lacks)
   local converter

@@ -52,11 +52,14 @@ def test_only_answer_positions_are_projected_and_the_numbers_stay(
     assert 0 < answer_positions < next_token_labels.numel()
 
     every_loss, every_grads = loss_and_gradients(trainer, batch)
-    with score_answer_positions_only():
+    with score_answer_positions_only("cpu"):
         answer_loss, answer_grads = loss_and_gradients(trainer, batch)
     again_loss, _ = loss_and_gradients(trainer, batch)
+    with score_answer_positions_only("cuda"):  # TRL's own choice there: left alone
+        loss_and_gradients(trainer, batch)
 
-    assert lm_head_rows == [next_token_labels.numel(), answer_positions, next_token_labels.numel()]
+    every = next_token_labels.numel()
+    assert lm_head_rows == [every, answer_positions, every, every]
     torch.testing.assert_close(answer_loss, every_loss)
     torch.testing.assert_close(again_loss, every_loss)
     assert answer_grads.keys() == every_grads.keys() and every_grads

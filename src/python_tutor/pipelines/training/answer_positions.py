@@ -29,8 +29,15 @@ HELPER = "_use_triton"
 
 
 @contextmanager
-def score_answer_positions_only() -> Iterator[None]:
-    """Inside the block, TRL's fused LM head skips label -100 positions on the CPU too."""
+def score_answer_positions_only(device: str) -> Iterator[None]:
+    """Inside the block, TRL's fused LM head skips label -100 positions on the CPU too.
+
+    ``device`` is where the run trains (cpu | cuda); on CUDA TRL does this already and
+    nothing is touched.
+    """
+    if device != "cpu":
+        yield
+        return
     from trl.trainer import utils as trl_utils  # noqa: PLC0415 - heavy, only when training
 
     decide: Callable[[Any], bool] | None = getattr(trl_utils, HELPER, None)

@@ -184,7 +184,7 @@ def run_training(job: TrainingJob) -> tuple[Path, dict[str, Any]]:
     count_training_tokens(trainer, recorder)
     _reset_peak_memory(plan)
     resume_from = job.resume_from
-    with score_answer_positions_only():
+    with score_answer_positions_only(plan.device):
         trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
 
     adapter_dir = job.adapter_dir

@@ -147,6 +147,7 @@ def run_training(job: TrainingJob) -> tuple[Path, dict[str, Any]]:
         import unsloth  # noqa: F401, PLC0415
     from transformers import set_seed  # noqa: PLC0415
 
+    from .answer_positions import score_answer_positions_only  # noqa: PLC0415
     from .callbacks import (  # noqa: PLC0415
         StopOnNonFiniteLoss,
         ThroughputRecorder,
@@ -183,7 +184,8 @@ def run_training(job: TrainingJob) -> tuple[Path, dict[str, Any]]:
     count_training_tokens(trainer, recorder)
     _reset_peak_memory(plan)
     resume_from = job.resume_from
-    trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
+    with score_answer_positions_only(plan.device):
+        trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
 
     adapter_dir = job.adapter_dir
     metrics = _metrics(

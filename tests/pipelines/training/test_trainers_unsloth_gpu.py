@@ -37,10 +37,12 @@ def test_unsloth_trains_real_steps_on_the_answers_only(tiny_llama32_dir, trainin
     ids, labels = batch["input_ids"][0], batch["labels"][0]
     trained = tokenizer.decode(ids[labels != -100])
     masked = tokenizer.decode(ids[labels == -100])
-    # the answer and its end of turn are trained; at most the header's "\n\n" joins them
-    # (SmolLM2's BPE merges it into the answer's first token)
-    assert trained.endswith(ANSWER + "<|eot_id|>")
-    assert trained[: len(trained) - len(ANSWER + "<|eot_id|>")] in ("", "\n\n")
+    # the answers and their end of turn are trained, nothing else; at most the header's "\n\n"
+    # joins each (SmolLM2's BPE merges it into the answer's first token). A padding-free row
+    # holds several conversations (the H200 run showed 4), so every answer is checked.
+    turn = ANSWER + "<|eot_id|>"
+    assert turn in trained
+    assert set(trained.split(turn)) <= {"", "\n\n"}
     assert SYSTEM in masked and "¿Qué hace `x =" in masked
     assert SYSTEM not in trained and "¿Qué hace" not in trained
 

@@ -11,21 +11,21 @@ vocabulary forward and backward plus a dozen element-wise passes over those logi
 skipped positions contribute exactly zero to the loss and its gradient, so the numbers are the
 same (docs/training.md gives the time saved).
 
-TRL makes the choice with a private helper, ``trl.trainer.utils._use_triton(device)``; this
-module is the one place that touches it. Where a TRL release has no such helper, nothing is
+TRL makes the choice with a private helper, ``trl.trainer.utils._use_triton(device)``, reached
+only through ``python_tutor.private_api.trl``. Where a TRL release has no such helper, nothing is
 changed (the run is only slower) and a warning says so.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-logger = logging.getLogger(__name__)
+from python_tutor.private_api.trl import HELPER, replaced_use_triton, use_triton_helper
 
-HELPER = "_use_triton"
+logger = logging.getLogger(__name__)
 
 
 @contextmanager
@@ -38,15 +38,15 @@ def score_answer_positions_only(device: str) -> Iterator[None]:
     if device != "cpu":
         yield
         return
-    from trl.trainer import utils as trl_utils  # noqa: PLC0415 - heavy, only when training
-
-    decide: Callable[[Any], bool] | None = getattr(trl_utils, HELPER, None)
+    decide = use_triton_helper()
     if decide is None:
+        import trl  # noqa: PLC0415
+
         logger.warning(
             "trl.trainer.utils.%s is gone (TRL %s): the CPU run projects prompt positions "
             "through the LM head too, which is slower but gives the same losses",
             HELPER,
-            getattr(trl_utils, "__version__", "?"),
+            trl.__version__,
         )
         yield
         return
@@ -54,8 +54,5 @@ def score_answer_positions_only(device: str) -> Iterator[None]:
     def compact(device: Any) -> bool:
         return device.type == "cpu" or decide(device)
 
-    setattr(trl_utils, HELPER, compact)
-    try:
+    with replaced_use_triton(compact):
         yield
-    finally:
-        setattr(trl_utils, HELPER, decide)

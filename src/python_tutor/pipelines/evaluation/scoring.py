@@ -47,7 +47,7 @@ def _score_answer(
     split = split_markdown(answer, languages)
     has_code = bool(split.python_blocks)
     parsed = m.parses(split.python_code) if has_code else None
-    ran = m.run_snippet(split.python_code, limits) if parsed else None
+    ran = run_snippet(split.python_code, limits) if parsed else None
     score = {
         "prose": split.prose,
         "has_python": has_code,

@@ -16,8 +16,10 @@
 # results.tgz (at most 6 files). Every step has its own time limit inside a budget for the whole call
 # ($GPU_BUDGET_S, default 570 s), so one failure or overrun does not lose the others. Sizes
 # are environment variables: ADAPTER_CONVERSATIONS (time to adapter, default 4000: 18,000 for
-# both rows needs a 10-minute call of its own, docs/gpu.md), BENCH_CONVERSATIONS (steady
-# state, default 640), BENCH_CONFIGS.
+# both rows needs a 10-minute call of its own, docs/gpu.md), ADAPTER_CONFIGS, BENCH_CONVERSATIONS
+# (steady state, default 640), BENCH_CONFIGS, BENCH_LIMIT_S (the step's cap, default 330 s),
+# BENCH_WORKER_TIMEOUT and BENCH_ARGS (more options of train_throughput.py, e.g. --variant rows
+# or --shapes 3b); GPU_TESTS_K selects gpu tests (pytest -k).
 #
 # DRY_RUN=1 checks the whole script on a CPU with the project's venv (PYTHON=.venv/bin/python):
 # a tiny model, SDPA instead of the CUDA-only varlen kernel, two training steps, the
@@ -121,10 +123,12 @@ step_score() {  # on a CPU, PYTHON=.venv/bin/python: the scoring nodes over the 
 }
 
 step_tests() {  # each file in its own process: Unsloth's patches must not reach the others
-  local failed=0 file
+  local failed=0 file rc
   for file in $(find tests -name "test_*_gpu.py" | sort); do
-    timeout "$(limit 240)" "$PYTHON" -m pytest -m gpu -p no:cacheprovider -rA -q "$file" ||
-      failed=1
+    timeout "$(limit 240)" "$PYTHON" -m pytest -m gpu -p no:cacheprovider -rA -q \
+      ${GPU_TESTS_K:+-k "$GPU_TESTS_K"} "$file"
+    rc=$?  # 5: GPU_TESTS_K selected nothing in this file
+    [ $rc -eq 0 ] || [ $rc -eq 5 ] || failed=1
   done
   return $failed
 }
@@ -134,17 +138,17 @@ bench_common=(--shapes 1b --tokenizer "$bundle/tokenizer" --work-dir "$work/benc
 step_bench() {
   local data
   data=$(newest "$bundle/data/05_model_input/tutor_train.jsonl")tutor_train.jsonl
-  timeout "$(limit 330)" "$PYTHON" benchmarks/train_throughput.py "${bench_common[@]}" \
-    --configs ${BENCH_CONFIGS:-conf-gpu unsloth-tuned unsloth-tuned-padding-free} \
-    --data "$data" --conversations "${BENCH_CONVERSATIONS:-640}" --worker-timeout 200 \
-    --out "$work/results/bench"
+  timeout "$(limit "${BENCH_LIMIT_S:-330}")" "$PYTHON" benchmarks/train_throughput.py \
+    "${bench_common[@]}" --configs ${BENCH_CONFIGS:-conf-gpu unsloth-tuned unsloth-tuned-padding-free} \
+    --data "$data" --conversations "${BENCH_CONVERSATIONS:-640}" \
+    --worker-timeout "${BENCH_WORKER_TIMEOUT:-200}" ${BENCH_ARGS:-} --out "$work/results/bench"
 }
 
 step_adapter() {
   local data
   data=$(newest "$bundle/data/05_model_input/tutor_train.jsonl")tutor_train.jsonl
   timeout "$(limit 560)" "$PYTHON" benchmarks/train_throughput.py "${bench_common[@]}" \
-    --time-to-adapter --configs conf-gpu unsloth-tuned \
+    --time-to-adapter --configs ${ADAPTER_CONFIGS:-conf-gpu unsloth-tuned} \
     --data "$data" --conversations "${ADAPTER_CONVERSATIONS:-4000}" --worker-timeout 540 \
     --out "$work/results/adapter"
 }

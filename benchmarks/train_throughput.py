@@ -301,6 +301,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="profile this many steps (from step 3, inside the warm-up) with torch.profiler: "
         "kernel table and GPU-busy share per configuration",
     )
+    parser.add_argument(
+        "--combine",
+        nargs="+",
+        type=Path,
+        default=None,
+        metavar="RESULTS_JSON",
+        help="write one report from the JSON results of separate calls (same mode and data: "
+        "a 10-minute call holds one 18,000-conversation run), rows in the order given",
+    )
     parser.add_argument("--work-dir", type=Path, default=None, help="checkpoints, scratch")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     parser.add_argument("--seed", type=int, default=3407)
@@ -1220,6 +1229,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.worker:
         run_worker(args.worker)
         return 0
+    if args.combine:
+        print(combine_results(args.combine, args.out, args.time_to_adapter))
+        return 0
     import torch
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -1370,6 +1382,26 @@ def write_results(
     if any("error" not in r for r in rows):
         plot_losses(rows, out / f"{stem}_loss.png")
     return table
+
+
+def combine_results(files: Sequence[Path], out: Path, time_to_adapter: bool) -> str:
+    """One report from the results of separate calls: every call's command and date kept.
+
+    Raises:
+        SystemExit: the calls trained on different data (their token lengths differ).
+    """
+    parts = [json.loads(path.read_text()) for path in files]
+    lengths = parts[0]["lengths"]
+    for path, part in zip(files, parts, strict=True):
+        if part["lengths"] != lengths:
+            raise SystemExit(f"{path}: other conversations than {files[0]}; cannot combine")
+    meta = dict(parts[0]["meta"])
+    for key in ("command", "date"):
+        meta[key] = "`; `".join(part["meta"][key] for part in parts)
+    meta["date"] = meta["date"].replace("`", "")
+    rows = [row for part in parts for row in part["rows"]]
+    out.mkdir(parents=True, exist_ok=True)
+    return write_results(rows, meta, lengths, out, time_to_adapter)
 
 
 def adapter_markdown(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:

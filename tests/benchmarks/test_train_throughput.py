@@ -7,6 +7,7 @@ check what decides its numbers without training anything.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -511,6 +512,8 @@ def adapter_row(name, seconds, compiled):
         "train_seconds": seconds - 30,
         "tokens_total": 1_000_000,
         "compile": {"compile": compiled, "reason": "the break-even"},
+        "loss": [{"step": 1, "loss": 11.0}, {"step": 2, "loss": 10.5}],
+        "conversations_per_step": 8,
     }
 
 
@@ -521,6 +524,29 @@ def test_time_to_adapter_table_compares_with_unsloth_tuned(bench):
     table = bench.adapter_markdown(rows, meta)
     assert "| 1b | conf-gpu | 100 s | 2.50x | 20 s | 70 s | 1,000,000 | 14,286 | yes |" in table
     assert "| 1b | unsloth-tuned | 250 s | 1.00x |" in table
+
+
+def test_results_of_separate_calls_combine_into_one_report(bench, tmp_path):
+    meta = {"command": "c1", "date": "d1", "device": "H200", "libraries": "l", "data": "x"}
+    meta["models"] = "m"
+    first, second = tmp_path / "a.json", tmp_path / "b.json"
+    first.write_text(
+        json.dumps(
+            {"meta": meta, "lengths": [3, 4], "rows": [adapter_row("conf-gpu", 100.0, True)]}
+        )
+    )
+    second.write_text(json.dumps({
+        "meta": {**meta, "command": "c2", "date": "d2"},
+        "lengths": [3, 4],
+        "rows": [adapter_row("unsloth-tuned", 250.0, False)],
+    }))  # fmt: skip
+    table = bench.combine_results([first, second], tmp_path / "out", time_to_adapter=True)
+    assert "Command: `c1`; `c2`" in table and "Date: d1; d2." in table
+    assert "| 1b | conf-gpu | 100 s | 2.50x |" in table  # compared across the two calls
+    assert (tmp_path / "out" / "train_throughput_time_to_adapter.md").read_text() == table
+    second.write_text(json.dumps({"meta": meta, "lengths": [3, 5], "rows": []}))
+    with pytest.raises(SystemExit, match="other conversations"):
+        bench.combine_results([first, second], tmp_path / "out", time_to_adapter=True)
 
 
 def test_the_faster_unsloth_tuned_row_is_named(bench):

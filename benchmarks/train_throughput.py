@@ -228,7 +228,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--shapes", nargs="+", default=["1b"], choices=sorted(SHAPES))
     parser.add_argument(
         "--configs",
-        nargs="+",
+        nargs="*",
         default=DEFAULT_CONFIGS,
         choices=list(CONFIG_LABELS),
         help="configurations to run, in this order (default: (a), (b), (c))",

@@ -309,6 +309,9 @@ def test_cuda_graphs_need_the_decoder_as_one_region(tiny_llama_dir, training_par
     with pytest.raises(ValueError, match="compile_scope: decoder"):
         trainer_options = {"triton.cudagraphs": True}
         trainers.compile_model(trainer.model, trainer_options, "layers")
+    graphs_in_cpp = {"triton.cudagraphs": True, "cpp_wrapper": True}
+    with pytest.raises(ValueError, match="cpp_wrapper: false"):
+        trainers.compile_model(trainer.model, graphs_in_cpp, "decoder")
     with pytest.raises(ValueError, match="compile_scope: 'model'"):
         trainers.compile_model(trainer.model, {}, "model")
 

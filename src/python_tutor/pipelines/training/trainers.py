@@ -248,7 +248,8 @@ def compile_model(model: Any, options: Mapping[str, Any] | None, scope: str = "l
     keys. ``options`` are Inductor's (``torch._inductor.list_options()``).
 
     Raises:
-        ValueError: an unknown scope, or CUDA graphs over per-layer regions.
+        ValueError: an unknown scope, or CUDA graphs over per-layer regions or with the C++
+            wrapper (which makes Inductor skip them).
     """
     options = dict(options or {})
     decoder = model.get_base_model().get_decoder()
@@ -260,6 +261,11 @@ def compile_model(model: Any, options: Mapping[str, Any] | None, scope: str = "l
         raise ValueError(
             "training.model.compile_options: triton.cudagraphs needs compile_scope: decoder "
             "(CUDA graphs recorded per layer crash in the backward pass)"
+        )
+    if cuda_graphs(options) and options.get("cpp_wrapper"):
+        raise ValueError(
+            "training.model.compile_options: Inductor skips triton.cudagraphs under "
+            "cpp_wrapper (torch 2.11, seen on the H200); set cpp_wrapper: false with graphs"
         )
     regions = list(decoder.layers) if scope == "layers" else [decoder]
     for region in regions:

@@ -15,8 +15,6 @@ from .knobs import Knobs
 BACKENDS = ("auto", "unsloth", "hf")
 # training.varlen_attention's two ways into torch's flash kernel; the first is its default
 VARLEN_KERNELS = ("varlen_attn", "aten_flash")
-# training.trainers.compile_model's regions: each decoder layer, or the whole decoder stack
-COMPILE_SCOPES = ("layers", "decoder")
 
 
 class CompileBreakEvenKnobs(Knobs):
@@ -39,7 +37,6 @@ class ModelKnobs(Knobs):
     varlen_kernel: Literal[VARLEN_KERNELS]
     lora_input_casting: bool
     compile_layers: bool | Literal["auto"]
-    compile_scope: Literal[COMPILE_SCOPES]
     compile_options: dict[str, Any]  # Inductor's options, checked by torch when compiling
     compile_break_even: CompileBreakEvenKnobs
     compile_cache_dir: str | None

@@ -121,39 +121,3 @@ def test_conf_gpu_compile_options_train_a_real_compiled_step(
     assert conf_gpu["model"]["compile_options"]  # the options under test are conf/gpu's
     assert found[True] == pytest.approx(found[False], rel=2e-2)
     assert cache_is_warm(tmp_path / "compile_cache")  # a repeated run compiles from here
-
-
-@pytest.mark.parametrize("graphs", [False, True])
-def test_the_decoder_as_one_region_trains_the_eager_losses(
-    tiny_llama32_dir, training_params, tmp_path, graphs
-):
-    """``compile_scope: decoder``, with and without CUDA graphs (``triton.cudagraphs``): the
-    whole decoder stack compiles to one graph, its recorded replays train the eager losses, and
-    the collator gives the row length as the longest sequence when graphs are on."""
-    from torch._dynamo.utils import counters
-
-    from python_tutor.pipelines.training.varlen_attention import SequenceBoundaries
-
-    conf_gpu = load_benchmark("train_throughput").conf_gpu_params(ROOT / "conf", "gpu")
-    sft = {**QUICK_SFT, "optim": conf_gpu["sft"]["optim"], "padding_free": True, "max_steps": 6}
-    sft["pad_to_multiple_of"] = conf_gpu["sft"]["pad_to_multiple_of"]
-    options = {**conf_gpu["model"]["compile_options"], "triton.cudagraphs": graphs}
-    options["cpp_wrapper"] = not graphs  # Inductor skips graphs under the C++ wrapper
-    found = {}
-    for compiled in (False, True):
-        counters.clear()
-        model = {**conf_gpu["model"], "max_seq_length": 256, "compile_layers": compiled}
-        model.update(compile_scope="decoder", compile_options=options)
-        model["compile_cache_dir"] = str(tmp_path / "compile_cache")
-        _, built = build("hf", tiny_llama32_dir, model, sft, training_params["lora"], tmp_path)
-        collator = built.trainer.data_collator
-        assert isinstance(collator, SequenceBoundaries)
-        assert collator.longest_is_row is (graphs and compiled)
-        built.trainer.train()
-        found[compiled] = losses(built.trainer)
-        assert bool(counters["stats"]["unique_graphs"]) is compiled
-        assert not counters["graph_break"]
-        if graphs and compiled:  # the replays really ran from recorded graphs
-            assert counters["inductor"]["cudagraph_skips"] == 0
-    assert len(found[True]) == 6 and all(map(math.isfinite, found[True]))
-    assert found[True] == pytest.approx(found[False], rel=2e-2)

@@ -178,20 +178,6 @@ def test_the_collator_adds_the_boundaries_of_a_padding_free_batch():
     assert batch["max_length_q"] == batch["max_length_k"] == 7
 
 
-def test_the_collator_can_give_the_row_length_as_the_longest_sequence():
-    """For CUDA graphs: a few row lengths (multiples of pad_to_multiple_of), not every longest
-    conversation; the boundaries stay the conversations'."""
-    from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
-
-    collate = varlen_attention.SequenceBoundaries(
-        DataCollatorForLanguageModeling(pad_token_id=0, padding_free=True, pad_to_multiple_of=8),
-        longest_is_row=True,
-    )
-    batch = collate([{"input_ids": [5, 6, 7]}, {"input_ids": [8, 9]}, {"input_ids": [4, 4, 4, 4]}])
-    assert batch["cu_seq_lens_q"].tolist() == [0, 3, 5, 9, 16]
-    assert batch["max_length_q"] == batch["max_length_k"] == 16
-
-
 def test_the_collator_treats_each_row_of_a_padded_batch_as_one_sequence():
     from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
 

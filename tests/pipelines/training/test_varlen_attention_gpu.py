@@ -57,20 +57,12 @@ def sdpa_each_conversation(query, key, value) -> torch.Tensor:
     return torch.cat(outputs)
 
 
-@pytest.mark.parametrize("longest", ["conversation", "row"])
 @pytest.mark.parametrize("kernel", varlen_attention.KERNELS)
-def test_the_packed_row_matches_sdpa_forward_and_backward(kernel, longest):
-    """``longest="row"``: the row length as the kernel's longest sequence, as the collator
-    gives it under CUDA graphs (``longest_is_row``): the same attention."""
+def test_the_packed_row_matches_sdpa_forward_and_backward(kernel):
     attention = AttentionInterface()[varlen_attention.register(kernel)]
     query, key, value, positions = packed_inputs()
     real = sum(LENGTHS)
     grad_output = torch.randn(real, HEADS, DIM, device="cuda", dtype=torch.float32)
-    cu_seqlens, longest_conversation = varlen_attention.sequence_boundaries(positions)
-    boundaries = {
-        "cu_seq_lens_q": cu_seqlens.cuda(),
-        "max_length_q": positions.shape[-1] if longest == "row" else longest_conversation,
-    }
 
     leaves = [t.clone().requires_grad_() for t in (query, key, value)]
     out, _ = attention(
@@ -79,7 +71,6 @@ def test_the_packed_row_matches_sdpa_forward_and_backward(kernel, longest):
         None,
         scaling=DIM**-0.5,
         position_ids=positions,
-        **boundaries,
     )
     assert out.shape == (1, real + PADDING, HEADS, DIM)
     (out[0, :real].float() * grad_output).sum().backward()

@@ -69,22 +69,6 @@ class FreezeGarbageAfterFirstStep(TrainerCallback):
         logger.info("gc.freeze after step %d: %d objects", state.global_step, gc.get_freeze_count())
 
 
-class MarkCudaGraphSteps(TrainerCallback):
-    """Tell CUDA graph trees where each training and evaluation step begins.
-
-    A recorded graph's outputs live in a shared pool that its next replay overwrites; marking
-    the step says the previous step's outputs are no longer read, so the trees neither keep
-    them alive nor fall back to their slow path (``torch.compiler.cudagraph_mark_step_begin``).
-    """
-
-    def on_step_begin(self, args, state, control, **kwargs):
-        import torch  # noqa: PLC0415
-
-        torch.compiler.cudagraph_mark_step_begin()
-
-    on_prediction_step = on_step_begin
-
-
 class ThroughputRecorder(TrainerCallback):
     """Wall time and real (non-padding) tokens of this run, resumed or not.
 

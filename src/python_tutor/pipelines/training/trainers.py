@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from python_tutor.chat_templates import ChatTemplate, apply_chat_template, resolve_chat_template
-from python_tutor.parameters.training import COMPILE_SCOPES
 from python_tutor.precision import TORCH_NAMES
 
 from . import varlen_attention
@@ -176,26 +175,15 @@ def build_hf_trainer(
     if length_checked_here:
         check_lengths(trainer.train_dataset, sft_kwargs["max_length"], "tutor_train")
         check_lengths(trainer.eval_dataset, sft_kwargs["max_length"], "tutor_val")
+    if attention == varlen_attention.NAME:
+        trainer.data_collator = varlen_attention.SequenceBoundaries(trainer.data_collator)
     if not model_params.get("lora_input_casting", True):
         set_lora_input_casting(trainer.model, enabled=False)
     decision = plan_compile(trainer, model_params)
-    graphs = decision.compile and cuda_graphs(model_params.get("compile_options"))
-    if attention == varlen_attention.NAME:
-        trainer.data_collator = varlen_attention.SequenceBoundaries(
-            trainer.data_collator, longest_is_row=graphs
-        )
     if decision.compile:
         if decision.cache_dir:
             use_compile_cache(Path(decision.cache_dir))
-        compile_model(
-            trainer.model,
-            model_params.get("compile_options"),
-            model_params.get("compile_scope", "layers"),
-        )
-    if graphs:
-        from .callbacks import MarkCudaGraphSteps  # noqa: PLC0415
-
-        trainer.add_callback(MarkCudaGraphSteps())
+        compile_decoder_layers(trainer.model, model_params.get("compile_options"))
     if model_params.get("gc_freeze"):
         from .callbacks import FreezeGarbageAfterFirstStep  # noqa: PLC0415
 
@@ -228,49 +216,32 @@ def plan_compile(trainer: Any, model_params: Mapping[str, Any]) -> CompileDecisi
     return decision
 
 
-def cuda_graphs(options: Mapping[str, Any] | None) -> bool:
-    """Inductor's ``triton.cudagraphs`` (what torch.compile's ``reduce-overhead`` mode sets)."""
-    return bool((options or {}).get("triton.cudagraphs"))
-
-
-def compile_model(model: Any, options: Mapping[str, Any] | None, scope: str = "layers") -> None:
-    """``torch.compile`` the decoder in place: each layer, or the whole stack as one region.
+def compile_decoder_layers(model: Any, options: Mapping[str, Any] | None) -> None:
+    """``torch.compile`` every decoder layer in place (regional compilation).
 
     Small LoRA batches are bound by the host launching thousands of small kernels a step;
     Inductor fuses each layer's elementwise work (norms, RoPE, SwiGLU, LoRA scaling, residuals)
-    into few kernels. ``layers``: the layers are identical, so one compiled graph serves them
-    all (the shortest compile), but each layer call pays Python's guard check and autograd
-    node. ``decoder``: embedding, rotary tables, every layer and the final norm in one graph
-    (a longer compile, one call a step), the region CUDA graphs (``triton.cudagraphs``) need:
-    recorded per layer, their backward crashed in the autograd engine (docs/benchmarks.md).
-    Row lengths change every batch, so shapes are dynamic from the start rather than
-    recompiled for; compiling in place keeps module names, so saved adapters have their usual
-    keys. ``options`` are Inductor's (``torch._inductor.list_options()``).
+    into few kernels. The layers are identical, so one compiled graph serves them all (seconds
+    of compiling, not minutes, and no graph break at the loss); row lengths change every batch,
+    so they are dynamic from the start rather than recompiled for; compiling in place keeps
+    module names, so saved adapters have their usual keys. ``options`` are Inductor's
+    (``torch._inductor.list_options()``).
 
     Raises:
-        ValueError: an unknown scope, or CUDA graphs over per-layer regions or with the C++
-            wrapper (which makes Inductor skip them).
+        ValueError: CUDA graphs (``triton.cudagraphs``), which crash the backward pass.
     """
     options = dict(options or {})
-    decoder = model.get_base_model().get_decoder()
-    if scope not in COMPILE_SCOPES:
+    if options.get("triton.cudagraphs"):
         raise ValueError(
-            f"training.model.compile_scope: {scope!r} is not one of {', '.join(COMPILE_SCOPES)}"
+            "training.model.compile_options: triton.cudagraphs (torch.compile's reduce-overhead "
+            "mode) crashed the process with a segmentation fault in the compiled backward pass "
+            "on the H200 with torch 2.11, recorded per layer and over the whole decoder "
+            "(docs/benchmarks.md); remove it"
         )
-    if scope == "layers" and cuda_graphs(options):
-        raise ValueError(
-            "training.model.compile_options: triton.cudagraphs needs compile_scope: decoder "
-            "(CUDA graphs recorded per layer crash in the backward pass)"
-        )
-    if cuda_graphs(options) and options.get("cpp_wrapper"):
-        raise ValueError(
-            "training.model.compile_options: Inductor skips triton.cudagraphs under "
-            "cpp_wrapper (torch 2.11, seen on the H200); set cpp_wrapper: false with graphs"
-        )
-    regions = list(decoder.layers) if scope == "layers" else [decoder]
-    for region in regions:
-        region.compile(dynamic=True, options=options or None)
-    logger.info("torch.compile: %d region(s) (%s), options %s", len(regions), scope, options)
+    layers = model.get_base_model().get_decoder().layers
+    for layer in layers:
+        layer.compile(dynamic=True, options=options or None)
+    logger.info("torch.compile: %d decoder layers, options %s", len(layers), options)
 
 
 def set_lora_input_casting(model: Any, *, enabled: bool) -> None:

@@ -214,16 +214,9 @@ class SequenceBoundaries:
     Keys are transformers' flash-attention names, which the model passes down to every
     attention call: ``cu_seq_lens_q``/``_k`` and ``max_length_q``/``_k``. A batch without
     ``position_ids`` is a right-padded one: each row is one sequence.
-
-    ``longest_is_row``: give the row's length as the longest sequence. The flash kernel reads it
-    only to size its launch grid (blocks past a sequence's end return at once), so the result
-    is the same; CUDA graphs need it, because they record one graph per distinct value and the
-    row length takes a few (``pad_to_multiple_of``) where the longest conversation takes
-    hundreds.
     """
 
     collator: Callable[[list[Any]], dict[str, Any]]
-    longest_is_row: bool = False
 
     def __call__(self, examples: list[Any]) -> dict[str, Any]:
         batch = self.collator(examples)
@@ -234,8 +227,6 @@ class SequenceBoundaries:
             rows, length = batch["input_ids"].shape
             positions = torch.arange(length).repeat(rows)
         cu_seqlens, longest = sequence_boundaries(positions)
-        if self.longest_is_row:
-            longest = int(batch["input_ids"].shape[-1])
         batch.update(
             cu_seq_lens_q=cu_seqlens,
             cu_seq_lens_k=cu_seqlens,

@@ -15,8 +15,8 @@
 # Logs and results go to $OUT (default ./gpu-out): machine.txt, one log per step and
 # results.tgz (at most 6 files). Every step has its own time limit inside a budget for the whole call
 # ($GPU_BUDGET_S, default 570 s), so one failure or overrun does not lose the others. Sizes
-# are environment variables: ADAPTER_CONVERSATIONS (time to adapter, default 4000: 18,000 for
-# both rows needs a 10-minute call of its own, docs/gpu.md), ADAPTER_CONFIGS, BENCH_CONVERSATIONS
+# are environment variables: ADAPTER_CONVERSATIONS (time to adapter, default 4000: at 18,000
+# each row needs a 10-minute call of its own, docs/gpu.md), ADAPTER_CONFIGS, BENCH_CONVERSATIONS
 # (steady state, default 640), BENCH_CONFIGS, BENCH_LIMIT_S (the step's cap, default 330 s),
 # BENCH_WORKER_TIMEOUT and BENCH_ARGS (more options of train_throughput.py, e.g. --variant rows
 # or --shapes 3b); GPU_TESTS_K selects gpu tests (pytest -k).

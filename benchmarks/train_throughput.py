@@ -1396,9 +1396,8 @@ def combine_results(files: Sequence[Path], out: Path, time_to_adapter: bool) -> 
         if part["lengths"] != lengths:
             raise SystemExit(f"{path}: other conversations than {files[0]}; cannot combine")
     meta = dict(parts[0]["meta"])
-    for key in ("command", "date"):
-        meta[key] = "`; `".join(part["meta"][key] for part in parts)
-    meta["date"] = meta["date"].replace("`", "")
+    meta["command"] = "`; `".join(part["meta"]["command"] for part in parts)  # in `...` each
+    meta["date"] = "; ".join(part["meta"]["date"] for part in parts)
     rows = [row for part in parts for row in part["rows"]]
     out.mkdir(parents=True, exist_ok=True)
     return write_results(rows, meta, lengths, out, time_to_adapter)

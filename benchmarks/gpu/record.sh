@@ -17,7 +17,7 @@
 # ($GPU_BUDGET_S, default 570 s), so one failure or overrun does not lose the others. Sizes
 # are environment variables: ADAPTER_CONVERSATIONS (time to adapter, default 4000: at 18,000
 # each row needs a 10-minute call of its own, docs/gpu.md), ADAPTER_CONFIGS, BENCH_CONVERSATIONS
-# (steady state, default 640), BENCH_CONFIGS, BENCH_LIMIT_S (the step's cap, default 330 s),
+# (steady state, default 640), BENCH_CONFIGS (" ": none, only BENCH_ARGS' variants), BENCH_LIMIT_S (the step's cap, default 330 s),
 # BENCH_WORKER_TIMEOUT and BENCH_ARGS (more options of train_throughput.py, e.g. --variant rows
 # or --shapes 3b); GPU_TESTS_K selects gpu tests (pytest -k).
 #
